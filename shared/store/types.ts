@@ -1,0 +1,85 @@
+/**
+ * The layout of a published index version and its in-memory form.
+ *
+ * STORE/
+ *   CURRENT                  the id of the serving version (replaced atomically by rename)
+ *   versions/<id>/           immutable once published
+ *     manifest.json          IndexManifest
+ *     model/                 a copy of the model folder the version was built with
+ *     item_ids.json          string[]: item index -> item id
+ *     item_embeddings.f32    float32 little-endian, items × dim, row-major
+ *     item_meta.json         { categories: string[], category: number[] (index into categories, -1 none) }
+ *     popularity.f32         float32 per item: interaction count in the training data
+ *     popular.json           number[]: item indices, most popular first (cold-start fallback)
+ *     hnsw.bin               hnswlib-node index over item_embeddings (label = item index)
+ *     candidates.lmdb        LMDB: user id -> packed candidates (see shared/candidates)
+ *     users.lmdb             LMDB: user id -> { user: UserRow, history: string[] } for known users
+ *   tmp/                     builds in progress; leftovers of dead builds are removed
+ *   build.lock               held by a running build
+ */
+import type { HierarchicalNSW } from 'hnswlib-node';
+import type { TwoTowerModel } from '../../models/types.js';
+import type { UserRow } from '../data/types.js';
+
+export interface CheckResult {
+  name: string;
+  value: number;
+  threshold: number;
+  /** How value compares to threshold for the check to pass. */
+  op: '>=' | '<=' | '==';
+  passed: boolean;
+  detail?: string;
+}
+
+export interface IndexManifest {
+  format: 'twotower-index/1';
+  version: string;
+  createdAt: string;
+  model: { version: string; dim: number; similarity: 'dot' | 'cosine'; files: Record<string, string> };
+  data: { dir: string; files: Record<string, { sha256: string; rows: number }> };
+  params: { topK: number; M: number; efConstruction: number; ef: number; retrieval: 'exact' | 'hnsw'; batchSize: number };
+  counts: { items: number; users: number; usersWithCandidates: number; interactions: number };
+  timingsMs: Record<string, number>;
+  checks: CheckResult[];
+}
+
+/** Precomputed candidates of one user: item indices of the version, best first. */
+export interface Candidates {
+  items: Int32Array;
+  scores: Float32Array;
+}
+
+export interface CandidateStore {
+  get(userId: string): Candidates | null;
+  close(): Promise<void>;
+}
+
+export interface KnownUser {
+  user: UserRow | null;
+  /** Item ids, oldest first. */
+  history: string[];
+}
+
+/** Everything the ranker and the evaluator need from one version, held in memory. */
+export interface LoadedVersion {
+  id: string;
+  dir: string;
+  manifest: IndexManifest;
+  itemIds: string[];
+  itemIndex: Map<string, number>;
+  dim: number;
+  /** items × dim, row-major, L2-normalised when the model's similarity is cosine. */
+  embeddings: Float32Array;
+  /** Category index per item, -1 when the item has none. */
+  itemCategory: Int32Array;
+  categories: string[];
+  /** Interaction count per item. */
+  popularity: Float32Array;
+  /** Item indices, most popular first. */
+  popular: Int32Array;
+  hnsw: HierarchicalNSW;
+  candidates: CandidateStore;
+  users: { get(userId: string): KnownUser | null };
+  model: TwoTowerModel;
+  close(): Promise<void>;
+}
