@@ -1,0 +1,49 @@
+/**
+ * The embedded candidate store: LMDB through the `lmdb` package. Memory-mapped, so the ranker's
+ * reads cost a page lookup, and the OS page cache is shared by every process reading a version.
+ */
+import { open, type RootDatabase } from 'lmdb';
+import type { CandidateStore, Candidates } from '../store/types.js';
+import { packCandidates, unpackCandidates } from './packing.js';
+
+export class LmdbCandidateWriter {
+  private readonly db: RootDatabase<Buffer, string>;
+  private pending = 0;
+  count = 0;
+
+  constructor(file: string) {
+    this.db = open<Buffer, string>({ path: file, encoding: 'binary', compression: false });
+  }
+
+  /** Writes are batched into transactions by lmdb; awaiting every 10k keeps memory bounded. */
+  async put(userId: string, items: Int32Array, scores: Float32Array): Promise<void> {
+    void this.db.put(userId, packCandidates(items, scores));
+    this.count++;
+    if (++this.pending >= 10_000) {
+      this.pending = 0;
+      await this.db.flushed;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.flushed;
+    await this.db.close();
+  }
+}
+
+export class LmdbCandidateStore implements CandidateStore {
+  private readonly db: RootDatabase<Buffer, string>;
+
+  constructor(file: string) {
+    this.db = open<Buffer, string>({ path: file, encoding: 'binary', readOnly: true });
+  }
+
+  get(userId: string): Candidates | null {
+    const buf = this.db.getBinary(userId);
+    return buf ? unpackCandidates(buf) : null;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

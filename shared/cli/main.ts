@@ -1,0 +1,233 @@
+/**
+ * The `twotower` command line: one entry point for the three roles (indexer, ranker, evaluation)
+ * and the data and training steps that feed them.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import path from 'node:path';
+import { EXIT_CODES } from '../errors.js';
+import { action, floatOption, intOption } from './run.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('twotower')
+    .description('Two-tower retrieval and ranking: generate or import data, train, index nightly, serve, evaluate.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('generate')
+    .description('Write a seeded synthetic world with planted structure (items, users, interactions, holdout as Arrow IPC).')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--items <n>', 'number of items', intOption('items'), 5000)
+    .option('--users <n>', 'number of users', intOption('users'), 2000)
+    .option('--seed <s>', 'random seed', intOption('seed'), 42)
+    .option('--interactions-per-user <n>', 'mean interactions per user', intOption('interactions-per-user'), 40)
+    .action(
+      action(async (o: { out: string; items: number; users: number; seed: number; interactionsPerUser: number }) => {
+        const { generateWorld, writeWorld } = await import('../data/generate.js');
+        const t0 = performance.now();
+        const world = generateWorld({ items: o.items, users: o.users, seed: o.seed, interactionsPerUser: o.interactionsPerUser });
+        await writeWorld(o.out, world);
+        console.log(
+          `generated ${world.items.length} items, ${world.users.length} users, ${world.interactions.length} interactions, ${world.holdout.length} held out in ${o.out} (${Math.round(performance.now() - t0)} ms)`,
+        );
+      }),
+    );
+
+  program
+    .command('import')
+    .description('Convert an external data set into the twotower layout.')
+    .command('movielens')
+    .description('Import MovieLens (ml-100k, ml-1m, ml-latest-small, ml-20m/25m), detected from the files in --src.')
+    .requiredOption('--src <dir>', 'folder with the MovieLens files')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--holdout-per-user <n>', 'latest interactions per user held out for evaluation', intOption('holdout-per-user'), 3)
+    .action(
+      action(async (o: { src: string; out: string; holdoutPerUser: number }) => {
+        const { importMovielens } = await import('../data/movielens.js');
+        const r = await importMovielens(o.src, o.out, { holdoutPerUser: o.holdoutPerUser });
+        console.log(`imported ${JSON.stringify(r)} into ${o.out}`);
+      }),
+    );
+
+  program
+    .command('train')
+    .description('Train a two-tower model and a ranker on a data folder and write a model folder (manifest + ONNX).')
+    .requiredOption('--data <dir>', 'data folder (items, users, interactions)')
+    .requiredOption('--out <dir>', 'model folder to write')
+    .option('--dim <n>', 'embedding dimension', intOption('dim'), 32)
+    .option('--epochs <n>', 'maximum epochs (early stopping may end sooner)', intOption('epochs'))
+    .option('--batch-size <n>', 'training batch size', intOption('batch-size'))
+    .option('--lr <x>', 'learning rate', floatOption('lr'))
+    .option('--temperature <x>', 'softmax temperature', floatOption('temperature'))
+    .option('--seed <s>', 'random seed', intOption('seed'), 42)
+    .action(
+      action(async (o: { data: string; out: string; dim: number; epochs?: number; batchSize?: number; lr?: number; temperature?: number; seed: number }) => {
+        const { loadTrainingData } = await import('../data/loadTrainingData.js');
+        const { trainModel } = await import('../../models/train/trainModel.js');
+        const data = await loadTrainingData(o.data);
+        const r = await trainModel(data, o.out, {
+          dim: o.dim,
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          lr: o.lr,
+          temperature: o.temperature,
+          seed: o.seed,
+          log: (line) => process.stderr.write(line + '\n'),
+        });
+        console.log(`trained model ${r.modelVersion} into ${o.out}: ${JSON.stringify({ validation: r.validation, timingsMs: r.timingsMs })}`);
+      }),
+    );
+
+  const index = program.command('index').description('Build, list, roll back and clean index versions.');
+  index
+    .command('build')
+    .description('Embed the catalog and users, build HNSW, precompute per-user top-K, validate, publish a new version.')
+    .requiredOption('--data <dir>', 'data folder (items, users, interactions)')
+    .requiredOption('--model <dir>', 'model folder')
+    .requiredOption('--store <dir>', 'version store folder')
+    .option('--top-k <n>', 'candidates per user', intOption('top-k'), 100)
+    .option('--batch-size <n>', 'embedding and scoring batch size', intOption('batch-size'), 1024)
+    .option('--m <n>', 'HNSW M (links per node)', intOption('m'), 16)
+    .option('--ef-construction <n>', 'HNSW efConstruction', intOption('ef-construction'), 100)
+    .option('--ef <n>', 'HNSW query ef (at least top-k)', intOption('ef'), 100)
+    .addOption(new Option('--retrieval <kind>', 'per-user top-K by exact search or HNSW').choices(['auto', 'exact', 'hnsw']).default('auto'))
+    .addOption(new Option('--device <d>', 'ONNX execution provider').choices(['cpu', 'cuda', 'auto']).default('cpu'))
+    .option('--min-recall <x>', 'validation: minimum ANN recall@K against exact', floatOption('min-recall'), 0.95)
+    .option('--min-coverage <x>', 'validation: minimum catalog coverage of the candidate lists', floatOption('min-coverage'), 0.05)
+    .option('--force', 'publish even if a check fails', false)
+    .option('--dry-run', 'validate inputs and the model contract, build nothing', false)
+    .action(
+      action(async (o: IndexBuildCli) => {
+        const { buildIndex } = await import('../../indexer/buildIndex.js');
+        const r = await buildIndex({
+          data: o.data,
+          model: o.model,
+          store: o.store,
+          topK: o.topK,
+          batchSize: o.batchSize,
+          M: o.m,
+          efConstruction: o.efConstruction,
+          ef: o.ef,
+          retrieval: o.retrieval,
+          device: o.device,
+          minRecall: o.minRecall,
+          minCoverage: o.minCoverage,
+          force: o.force,
+          dryRun: o.dryRun,
+        });
+        if (!r.published) console.log(`dry run: inputs and model are valid; nothing built`);
+        else console.log(`published ${r.version} in ${path.resolve(o.store)} (${r.manifest?.counts.items} items, ${r.manifest?.counts.users} users)`);
+      }),
+    );
+  index
+    .command('list')
+    .description('List versions, marking the current one.')
+    .requiredOption('--store <dir>', 'version store folder')
+    .action(
+      action(async (o: { store: string }) => {
+        const { describeVersions } = await import('../store/describeVersions.js');
+        console.log(await describeVersions(o.store));
+      }),
+    );
+  index
+    .command('rollback')
+    .description('Point CURRENT at the previous version (or --to VERSION).')
+    .requiredOption('--store <dir>', 'version store folder')
+    .option('--to <version>', 'version to make current')
+    .action(
+      action(async (o: { store: string; to?: string }) => {
+        const { rollback } = await import('../store/versionStore.js');
+        const r = await rollback(o.store, o.to);
+        console.log(`CURRENT: ${r.from ?? '(none)'} -> ${r.to}`);
+      }),
+    );
+  index
+    .command('gc')
+    .description('Delete old versions, keeping the newest N, CURRENT and the version before it.')
+    .requiredOption('--store <dir>', 'version store folder')
+    .option('--keep <n>', 'versions to keep', intOption('keep'), 3)
+    .action(
+      action(async (o: { store: string; keep: number }) => {
+        const { gc } = await import('../store/versionStore.js');
+        const removed = await gc(o.store, o.keep);
+        console.log(removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove');
+      }),
+    );
+
+  program
+    .command('serve')
+    .description('Start the online ranker (POST /v1/rank) on the current version of a store.')
+    .requiredOption('--store <dir>', 'version store folder')
+    .option('--port <p>', 'port', intOption('port'), 8080)
+    .option('--host <h>', 'address to bind', '127.0.0.1')
+    .action(
+      action(async (o: { store: string; port: number; host: string }) => {
+        const { serve } = await import('../../ranker/serve.js');
+        const s = await serve({ store: o.store, port: o.port, host: o.host });
+        console.log(`ranker listening on ${s.url}`);
+        await new Promise<void>((resolve) => {
+          const stop = () => void s.close().then(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      }),
+    );
+
+  program
+    .command('eval')
+    .description('Recall@K, NDCG@K and HitRate@K on held-out interactions for a version and a popularity baseline.')
+    .requiredOption('--store <dir>', 'version store folder')
+    .requiredOption('--data <dir>', 'data folder with the holdout table')
+    .option('--version <id>', 'version to evaluate (default: CURRENT)')
+    .option('--json', 'print JSON instead of a table', false)
+    .action(
+      action(async (o: { store: string; data: string; version?: string; json: boolean }) => {
+        const { evaluateVersion, formatEvalTable } = await import('../../models/eval/evaluate.js');
+        const report = await evaluateVersion({ store: o.store, data: o.data, version: o.version });
+        console.log(o.json ? JSON.stringify(report, null, 2) : formatEvalTable(report));
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('The main job on the embedded default: generate a world, train, build and publish an index, serve on localhost.')
+    .option('--dir <dir>', 'working folder', '.twotower')
+    .option('--items <n>', 'number of items', intOption('items'), 5000)
+    .option('--users <n>', 'number of users', intOption('users'), 2000)
+    .option('--port <p>', 'port', intOption('port'), 8080)
+    .option('--no-serve', 'stop after evaluation instead of serving')
+    .action(
+      action(async (o: { dir: string; items: number; users: number; port: number; serve: boolean }) => {
+        const { runDemo } = await import('./demo.js');
+        await runDemo(o);
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are bad input.
+      return err.exitCode === 0 ? 0 : EXIT_CODES.BAD_INPUT;
+    }
+    throw err;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
+interface IndexBuildCli {
+  data: string;
+  model: string;
+  store: string;
+  topK: number;
+  batchSize: number;
+  m: number;
+  efConstruction: number;
+  ef: number;
+  retrieval: 'auto' | 'exact' | 'hnsw';
+  device: 'cpu' | 'cuda' | 'auto';
+  minRecall: number;
+  minCoverage: number;
+  force: boolean;
+  dryRun: boolean;
+}

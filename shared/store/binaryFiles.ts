@@ -1,0 +1,34 @@
+/** Raw little-endian typed-array files: the cheapest format to write at build and map at load. */
+import { promises as fs } from 'node:fs';
+import { TwoTowerError } from '../errors.js';
+
+export async function writeFloat32File(file: string, data: Float32Array): Promise<void> {
+  await fs.writeFile(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+}
+
+export async function readFloat32File(file: string, expectedLength?: number): Promise<Float32Array> {
+  const buf = await fs.readFile(file);
+  if (buf.byteLength % 4 !== 0) throw new TwoTowerError('STORE', `${file}: size ${buf.byteLength} is not a whole number of float32 values`);
+  const out =
+    buf.byteOffset % 4 === 0
+      ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
+      : new Float32Array(new Uint8Array(buf).buffer.slice(0));
+  if (expectedLength !== undefined && out.length !== expectedLength) {
+    throw new TwoTowerError('STORE', `${file}: holds ${out.length} float32 values, expected ${expectedLength}`);
+  }
+  return out;
+}
+
+export async function readJsonFile<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new TwoTowerError('STORE', `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new TwoTowerError('STORE', `${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
