@@ -1,0 +1,60 @@
+/**
+ * Every error leaves the ranker as {error: {code, message}}. Client mistakes get a 4xx whose
+ * message names the offending field; anything else is a 500 with a fixed message, because a
+ * stack trace or a file path tells a client nothing it can act on and tells an attacker a lot.
+ */
+import type { FastifyError, FastifySchemaValidationError, FastifyServerOptions } from 'fastify';
+
+/** Fastify does not export this name from its entry point. */
+type SchemaErrorDataVar = Parameters<NonNullable<FastifyServerOptions['schemaErrorFormatter']>>[1];
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  503: 'NOT_READY',
+};
+
+/** The status and body to answer for an error thrown anywhere in a request. */
+export function toErrorReply(thrown: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  const err = (thrown instanceof Error ? thrown : new Error(String(thrown))) as Partial<FastifyError> & Error;
+  if (err.validation) return { status: 400, body: errorBody('BAD_REQUEST', err.message), internal: false };
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own 4xx messages (bad JSON, wrong media type, body too large) are written for
+    // clients and carry no internals.
+    const message = status === 415 ? 'unsupported media type: send application/json' : err.message;
+    return { status, body: errorBody(CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message), internal: false };
+  }
+  return { status: 500, body: errorBody('INTERNAL', 'internal error'), internal: true };
+}
+
+/**
+ * Ajv's messages say "must NOT have additional properties" without naming the property, and
+ * "must have required property 'x'" about the parent; both are rewritten to name the field.
+ */
+export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: SchemaErrorDataVar): Error {
+  return new Error(errors.map((e) => describeSchemaError(e, dataVar)).join('; '));
+}
+
+function describeSchemaError(e: FastifySchemaValidationError, dataVar: string): string {
+  const at = dataVar + (e.instancePath ?? '');
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
+    return `${at}/${params.missingProperty} is required`;
+  }
+  if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+    return `${at}/${params.additionalProperty} is not an allowed property`;
+  }
+  return `${at} ${e.message ?? 'is invalid'}`;
+}

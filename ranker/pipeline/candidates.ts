@@ -1,0 +1,87 @@
+/**
+ * Where candidates come from, cheapest first: the user's list precomputed overnight; else a live
+ * retrieval (user tower + HNSW) when there is anything to embed (a known user or a session);
+ * else the popularity list.
+ */
+import type { KnownUser, LoadedVersion } from '../../shared/store/types.js';
+import type { CandidateList, CandidateSource, PipelineLogger, Stage } from './types.js';
+
+export interface CandidatesInput {
+  version: LoadedVersion;
+  log: PipelineLogger;
+  userId: string;
+  knownUser: KnownUser | null;
+  /** Known session item ids, most recent last. */
+  sessionIds: readonly string[];
+  /** How many candidates a live retrieval should fetch so that enough survive the filter. */
+  need: number;
+  /** False forces a live retrieval, for when the precomputed list turned out too short. */
+  usePrecomputed: boolean;
+}
+
+export interface CandidatesOutput extends CandidateList {
+  source: CandidateSource;
+  /** True when a live retrieval failed and the popularity list stood in for it. */
+  degraded: boolean;
+}
+
+export const candidatesStage: Stage<CandidatesInput, CandidatesOutput> = {
+  name: 'candidates',
+  run: fetchCandidates,
+};
+
+export async function fetchCandidates(inp: CandidatesInput): Promise<CandidatesOutput> {
+  const { version } = inp;
+  if (inp.usePrecomputed) {
+    const pre = version.candidates.get(inp.userId);
+    if (pre) return { items: pre.items, scores: pre.scores, source: 'precomputed', degraded: false };
+  }
+  if (inp.knownUser || inp.sessionIds.length > 0) {
+    try {
+      return { ...(await retrieveLive(inp)), source: 'cold_start', degraded: false };
+    } catch (err) {
+      // A user-tower or index failure must not fail the request: popularity is a worse answer,
+      // not a wrong one, and the response says it is degraded.
+      inp.log.warn({ err, userId: inp.userId }, 'live retrieval failed; answering from popularity');
+      return { ...popularCandidates(version, inp.need), source: 'popular', degraded: true };
+    }
+  }
+  return { ...popularCandidates(version, inp.need), source: 'popular', degraded: false };
+}
+
+async function retrieveLive(inp: CandidatesInput): Promise<CandidateList> {
+  const { version } = inp;
+  const history = [...(inp.knownUser?.history ?? []), ...inp.sessionIds];
+  const emb = await version.model.embedUsers([{ userId: inp.userId, user: inp.knownUser?.user ?? null, history }]);
+  const query = userQueryVector(emb.subarray(0, version.dim), version.model.similarity);
+  const n = Math.min(inp.need, version.hnsw.getCurrentCount());
+  if (n <= 0) return { items: new Int32Array(0), scores: new Float32Array(0) };
+  // hnswlib-node only takes plain arrays; results come back nearest first.
+  const res = version.hnsw.searchKnn(Array.from(query), n);
+  const items = Int32Array.from(res.neighbors);
+  const scores = new Float32Array(res.distances.length);
+  // The 'ip' space reports distance = 1 - dot.
+  for (let i = 0; i < scores.length; i++) scores[i] = 1 - res.distances[i];
+  return { items, scores };
+}
+
+/** The query as the index expects it: unit length under cosine, finite in any case. */
+export function userQueryVector(v: Float32Array, similarity: 'dot' | 'cosine'): Float32Array {
+  let norm2 = 0;
+  for (let d = 0; d < v.length; d++) norm2 += v[d] * v[d];
+  if (!Number.isFinite(norm2)) throw new Error('user tower returned a non-finite embedding');
+  if (similarity !== 'cosine' || norm2 === 0) return v;
+  const out = new Float32Array(v.length);
+  const inv = 1 / Math.sqrt(norm2);
+  for (let d = 0; d < v.length; d++) out[d] = v[d] * inv;
+  return out;
+}
+
+/**
+ * The head of the popularity list. Its retrieval score is 0: there is no user vector to compare
+ * with, and the ranker already sees popularity as a feature of its own.
+ */
+export function popularCandidates(version: LoadedVersion, need: number): CandidateList {
+  const items = version.popular.subarray(0, Math.min(need, version.popular.length));
+  return { items, scores: new Float32Array(items.length) };
+}

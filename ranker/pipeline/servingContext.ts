@@ -1,0 +1,64 @@
+/**
+ * Per-version constants the pipeline would otherwise recompute on every request. Computed on
+ * first use and kept as long as the version object lives (a WeakMap, so a swapped-out version
+ * takes its context with it).
+ */
+import { RANK_FEATURES } from '../../shared/rankFeatures.js';
+import { TwoTowerError } from '../../shared/errors.js';
+import type { LoadedVersion } from '../../shared/store/types.js';
+
+/** Candidates scored per request when the version's manifest does not say (it normally does). */
+const DEFAULT_POOL = 100;
+
+export interface ServingContext {
+  /** log1p of the largest popularity, as computeRankFeatures wants it. */
+  logMaxPopularity: number;
+  /**
+   * For each ranker input column, the RANK_FEATURES column that feeds it; null when the model
+   * takes exactly RANK_FEATURES in order (the common case, which then needs no copy).
+   */
+  featureColumns: Int32Array | null;
+  /** How many candidates to score for a live retrieval: the same depth as the precomputed lists. */
+  poolSize: number;
+}
+
+const contexts = new WeakMap<LoadedVersion, ServingContext>();
+
+export function servingContext(version: LoadedVersion): ServingContext {
+  let ctx = contexts.get(version);
+  if (!ctx) {
+    ctx = buildServingContext(version);
+    contexts.set(version, ctx);
+  }
+  return ctx;
+}
+
+function buildServingContext(version: LoadedVersion): ServingContext {
+  let maxPop = 0;
+  for (let i = 0; i < version.popularity.length; i++) if (version.popularity[i] > maxPop) maxPop = version.popularity[i];
+  const topK = version.manifest.params.topK;
+  return {
+    logMaxPopularity: Math.log1p(maxPop),
+    featureColumns: featureColumnsFor(version.model.rankerFeatures),
+    poolSize: Number.isInteger(topK) && topK > 0 ? topK : DEFAULT_POOL,
+  };
+}
+
+/** Maps the model's ranker inputs onto the features this code computes; refuses unknown names. */
+export function featureColumnsFor(modelFeatures: readonly string[]): Int32Array | null {
+  const known: readonly string[] = RANK_FEATURES;
+  const cols = new Int32Array(modelFeatures.length);
+  let identity = modelFeatures.length === known.length;
+  modelFeatures.forEach((name, i) => {
+    const c = known.indexOf(name);
+    if (c < 0) {
+      throw new TwoTowerError(
+        'MODEL_CONTRACT',
+        `ranker feature '${name}' is not computed by this ranker (known: ${known.join(', ')})`,
+      );
+    }
+    cols[i] = c;
+    if (c !== i) identity = false;
+  });
+  return identity ? null : cols;
+}

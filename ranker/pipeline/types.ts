@@ -1,0 +1,59 @@
+/**
+ * The ranker's request pipeline is a chain of small stages (Merlin-style operators), each with a
+ * declared input and output type, so a stage can be swapped, tested or timed on its own.
+ */
+import type { LoadedVersion } from '../../shared/store/types.js';
+
+export type StageName = 'resolve' | 'candidates' | 'filter' | 'features' | 'score' | 'order';
+
+export type StageTimings = Partial<Record<StageName, number>>;
+
+export interface Stage<I, O> {
+  readonly name: StageName;
+  run(input: I): O | Promise<O>;
+}
+
+/** Where the candidates of a response came from. */
+export type CandidateSource = 'precomputed' | 'cold_start' | 'popular';
+
+/** Enough of a logger for stages to report a fallback without depending on Fastify. */
+export interface PipelineLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** A validated /v1/rank request, defaults applied. */
+export interface RankRequest {
+  userId: string;
+  k: number;
+  sessionItems: readonly string[];
+  exclude: readonly string[];
+}
+
+/** A list of candidates of one version, best retrieval score first. */
+export interface CandidateList {
+  items: Int32Array;
+  /** Retrieval score per candidate (two-tower similarity; 0 for popularity fallbacks). */
+  scores: Float32Array;
+}
+
+export interface RankedItem {
+  itemId: string;
+  score: number;
+  retrievalScore: number;
+}
+
+export interface RankResult {
+  userId: string;
+  items: RankedItem[];
+  source: CandidateSource;
+  degraded: boolean;
+  indexVersion: string;
+  modelVersion: string;
+  timingsMs: StageTimings;
+  ignored?: { session: string[]; exclude: string[] };
+}
+
+export interface PipelineContext {
+  version: LoadedVersion;
+  log: PipelineLogger;
+}
