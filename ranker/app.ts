@@ -1,32 +1,54 @@
 /**
- * The ranker's HTTP face. Routes only translate between the wire and the pipeline; the version
- * to serve comes from `getVersion`, so loading and swapping versions stay outside the routes.
+ * The ranker's HTTP face. Routes only translate between the wire and the pipeline; the version to
+ * serve comes from a VersionHolder, so loading and swapping versions stay outside the routes.
  */
-import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { LoadedVersion } from '../shared/store/types.js';
+import { createAdmission } from './admission.js';
 import { errorBody, formatSchemaErrors, toErrorReply } from './httpErrors.js';
-import { rank } from './pipeline/rank.js';
-import {
-  DEFAULT_K,
-  errorResponseSchema,
-  healthResponseSchema,
-  rankBodySchema,
-  rankResponseSchema,
-  readyResponseSchema,
-  type RankBody,
-} from './schemas.js';
+import { RankerMetrics } from './metrics.js';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
+import type { ReloadOutcome } from './reloader.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+import { registerRankRoute } from './routes/rank.js';
+import { registerSimilarRoute } from './routes/similar.js';
+import type { VersionHolder } from './versionHolder.js';
 
 export interface RankerAppOptions {
-  getVersion: () => LoadedVersion | null;
+  versions: VersionHolder;
   logger?: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** Per-request budget in milliseconds from arrival; null for no deadline. Default 20. */
+  budgetMs?: number | null;
+  /** Requests in flight past which /v1 routes answer 503. */
+  maxInFlight?: number;
+  /** Bearer token of the admin routes; null or absent leaves them disabled (403). */
+  adminToken?: string | null;
+  /** What POST /admin/reload runs; absent when the app has no store to reload from. */
+  reload?: (opts: { force: boolean }) => Promise<ReloadOutcome>;
+  /** False sends every request through live retrieval (benchmarks the dynamic path). */
+  usePrecomputed?: boolean;
+  /** Also export process metrics (CPU, heap, event-loop lag); off by default for short-lived apps. */
+  processMetrics?: boolean;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_BUDGET_MS = 20;
+/**
+ * A request costs well under a millisecond of CPU on the precomputed path, so 64 waiting means
+ * the last of them already waits tens of milliseconds: beyond that, a fast 503 serves a client
+ * better than an answer past its budget.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
 
-export function buildRankerApp(opts: RankerAppOptions): FastifyInstance {
+export interface RankerApp {
+  app: FastifyInstance;
+  metrics: RankerMetrics;
+}
+
+export function buildRankerApp(opts: RankerAppOptions): RankerApp {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
@@ -41,6 +63,7 @@ export function buildRankerApp(opts: RankerAppOptions): FastifyInstance {
       },
     },
   });
+  const { versions } = opts;
   // The API speaks JSON only; without this Fastify would accept text/plain and answer 400
   // "body must be object" where 415 says what is wrong.
   app.removeContentTypeParser('text/plain');
@@ -54,45 +77,37 @@ export function buildRankerApp(opts: RankerAppOptions): FastifyInstance {
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
 
-  const notReady = () => errorBody('NOT_READY', 'no index version is loaded');
+  const maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const admission = createAdmission({ maxInFlight, onShed: (route) => metrics.countShed(route) });
+  const metrics = new RankerMetrics({
+    getVersion: () => versions.get(),
+    getInFlight: () => admission.inFlight,
+    processMetrics: opts.processMetrics ?? false,
+  });
 
-  app.get('/healthz', { schema: { response: { 200: healthResponseSchema } } }, async () => ({ status: 'ok' }));
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
 
-  app.get(
-    '/readyz',
-    { schema: { response: { 200: readyResponseSchema, 503: errorResponseSchema } } },
-    async (_req, reply) => {
-      const version = opts.getVersion();
-      if (!version) return reply.code(503).send(notReady());
-      return { status: 'ready', indexVersion: version.id };
-    },
-  );
+  registerOpenApi(app);
+  void app.register(async (scope) => {
+    registerHealthRoutes(scope, versions);
+    registerMetricsRoute(scope, metrics);
+    registerAdminRoutes(scope, { token: opts.adminToken ?? null, reload: opts.reload ?? null });
+    registerOpenApiRoute(scope, app);
+    // Only the serving routes are shed: probes, metrics and the admin route must answer under
+    // overload, which is when they matter most.
+    await scope.register(async (serving) => {
+      serving.addHook('onRequest', admission.hook);
+      registerRankRoute(serving, {
+        versions,
+        metrics,
+        budgetMs: opts.budgetMs === undefined ? DEFAULT_BUDGET_MS : opts.budgetMs,
+        usePrecomputed: opts.usePrecomputed ?? true,
+      });
+      registerSimilarRoute(serving, versions);
+    });
+  });
 
-  app.post<{ Body: RankBody }>(
-    '/v1/rank',
-    {
-      schema: {
-        body: rankBodySchema,
-        response: { 200: rankResponseSchema, '4xx': errorResponseSchema, '5xx': errorResponseSchema },
-      },
-    },
-    async (req, reply) => {
-      const t0 = performance.now();
-      const version = opts.getVersion();
-      if (!version) return reply.code(503).send(notReady());
-      const body = req.body;
-      const result = await rank(
-        { version, log: req.log },
-        {
-          userId: body.userId,
-          k: body.k ?? DEFAULT_K,
-          sessionItems: body.session?.items ?? [],
-          exclude: body.exclude ?? [],
-        },
-      );
-      return { ...result, tookMs: performance.now() - t0 };
-    },
-  );
-
-  return app;
+  return { app, metrics };
 }

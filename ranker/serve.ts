@@ -1,12 +1,18 @@
 /**
  * Starts the ranker on the store's current version: load, warm, then listen. Loading and warming
  * happen before the port opens, so a ranker that accepts connections is ready to answer them.
+ * Afterwards it follows CURRENT: a new version is loaded and warmed beside the serving one and
+ * swapped in without dropping a request.
  */
 import type { FastifyInstance } from 'fastify';
 import { loadVersion } from '../shared/store/loadVersion.js';
-import { buildRankerApp } from './app.js';
+import { resolveAdminToken } from './adminAuth.js';
+import { buildRankerApp, DEFAULT_BUDGET_MS, DEFAULT_MAX_IN_FLIGHT } from './app.js';
+import type { RankerMetrics } from './metrics.js';
+import { VersionReloader, type ReloadOutcome } from './reloader.js';
 import { VersionHolder } from './versionHolder.js';
 import { warmVersion } from './warm.js';
+import { watchCurrent, type CurrentWatcher } from './watchCurrent.js';
 
 export interface ServeOptions {
   store: string;
@@ -15,38 +21,95 @@ export interface ServeOptions {
   /** Loopback by default: exposing the service is a deliberate choice. */
   host?: string;
   logger?: boolean;
+  /** Per-request budget in milliseconds (default 20); null for no deadline. */
+  budgetMs?: number | null;
+  /** Requests in flight past which /v1 routes answer 503 (default 64). */
+  maxInFlight?: number;
+  /** Bearer token for /admin/reload; defaults to $TWOTOWER_ADMIN_TOKEN; none disables admin. */
+  adminToken?: string;
+  /** Follow CURRENT (fs.watch plus polling); default true. */
+  watch?: boolean;
+  /** Polling period of the CURRENT watch, in milliseconds (default 1000). */
+  pollMs?: number;
+  /** False sends every request through the live user tower + HNSW (benchmarks the dynamic path). */
+  usePrecomputed?: boolean;
+  /** Process metrics on /metrics; default true. */
+  processMetrics?: boolean;
 }
 
 export interface RunningRanker {
   app: FastifyInstance;
   url: string;
   versions: VersionHolder;
-  /** Stops listening, lets requests in flight finish, then closes the version. */
+  metrics: RankerMetrics;
+  /** Serves what CURRENT names now; what the watcher and /admin/reload call. */
+  reload(opts?: { force?: boolean }): Promise<ReloadOutcome>;
+  /** Stops watching and listening, lets requests in flight finish, then closes the version. */
   close(): Promise<void>;
 }
 
 export async function serve(opts: ServeOptions): Promise<RunningRanker> {
-  const version = await loadVersion(opts.store);
-  const versions = new VersionHolder();
+  const first = await loadVersion(opts.store);
   let app: FastifyInstance | undefined;
+  let watcher: CurrentWatcher | undefined;
   try {
-    await warmVersion(version);
-    versions.swap(version);
-    app = buildRankerApp({ getVersion: () => versions.get(), logger: opts.logger ?? true });
-    const url = await app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+    await warmVersion(first);
+    const versions = new VersionHolder(first);
+    let reloader: VersionReloader | undefined;
+    const built = buildRankerApp({
+      versions,
+      logger: opts.logger ?? true,
+      budgetMs: opts.budgetMs === undefined ? DEFAULT_BUDGET_MS : opts.budgetMs,
+      maxInFlight: opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      adminToken: resolveAdminToken(opts.adminToken),
+      usePrecomputed: opts.usePrecomputed ?? true,
+      processMetrics: opts.processMetrics ?? true,
+      reload: (o) => (reloader as VersionReloader).reload(o),
+    });
+    app = built.app;
     const running = app;
+    const log = running.log;
+    const { metrics } = built;
+    const activeReloader = new VersionReloader({
+      store: opts.store,
+      holder: versions,
+      load: (store, id) => loadVersion(store, id),
+      warm: (v) => warmVersion(v, { warn: (obj, msg) => log.warn(obj, msg) }),
+      log,
+      onOutcome: (o) => {
+        if (o.status !== 'unchanged') metrics.countVersionLoad(o.status);
+      },
+    });
+    reloader = activeReloader;
+    const url = await running.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+    if (opts.watch ?? true) {
+      watcher = watchCurrent(
+        opts.store,
+        () => {
+          // Outcomes are logged and counted by the reloader; nothing here can do better.
+          void activeReloader.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
+        },
+        { pollMs: opts.pollMs, initial: first.id },
+      );
+    }
+    const activeWatcher = watcher;
     return {
       app: running,
       url,
       versions,
+      metrics,
+      reload: (o) => activeReloader.reload(o),
       async close() {
+        activeWatcher?.close();
+        await activeReloader.close();
         await running.close();
-        await versions.swap(null)?.close();
+        await versions.swap(null);
       },
     };
   } catch (err) {
+    watcher?.close();
     await app?.close();
-    await version.close();
+    await first.close();
     throw err;
   }
 }

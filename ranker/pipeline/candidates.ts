@@ -1,7 +1,7 @@
 /**
- * Where candidates come from, cheapest first: the user's list precomputed overnight; else a live
- * retrieval (user tower + HNSW) when there is anything to embed (a known user or a session);
- * else the popularity list.
+ * Where candidates come from: the caller's own list when it sends one; else, cheapest first, the
+ * user's list precomputed overnight; else a live retrieval (user tower + HNSW) when there is
+ * anything to embed (a known user or a session); else the popularity list.
  */
 import type { KnownUser, LoadedVersion } from '../../shared/store/types.js';
 import type { CandidateList, CandidateSource, PipelineLogger, Stage } from './types.js';
@@ -17,6 +17,8 @@ export interface CandidatesInput {
   need: number;
   /** False forces a live retrieval, for when the precomputed list turned out too short. */
   usePrecomputed: boolean;
+  /** The caller's candidates (item indices, caller order), or null to retrieve. */
+  callerItems: Int32Array | null;
 }
 
 export interface CandidatesOutput extends CandidateList {
@@ -32,6 +34,7 @@ export const candidatesStage: Stage<CandidatesInput, CandidatesOutput> = {
 
 export async function fetchCandidates(inp: CandidatesInput): Promise<CandidatesOutput> {
   const { version } = inp;
+  if (inp.callerItems) return scoreCallerItems(inp, inp.callerItems);
   if (inp.usePrecomputed) {
     const pre = version.candidates.get(inp.userId);
     if (pre) return { items: pre.items, scores: pre.scores, source: 'precomputed', degraded: false };
@@ -49,11 +52,44 @@ export async function fetchCandidates(inp: CandidatesInput): Promise<CandidatesO
   return { ...popularCandidates(version, inp.need), source: 'popular', degraded: false };
 }
 
-async function retrieveLive(inp: CandidatesInput): Promise<CandidateList> {
+/** The user as the index sees them: the user tower over what is known and the session. */
+async function liveUserVector(inp: CandidatesInput): Promise<Float32Array> {
   const { version } = inp;
   const history = [...(inp.knownUser?.history ?? []), ...inp.sessionIds];
   const emb = await version.model.embedUsers([{ userId: inp.userId, user: inp.knownUser?.user ?? null, history }]);
-  const query = userQueryVector(emb.subarray(0, version.dim), version.model.similarity);
+  return userQueryVector(emb.subarray(0, version.dim), version.model.similarity);
+}
+
+/**
+ * A caller's list keeps the caller's order (it is the "retrieval order" a degraded answer falls
+ * back to) and gets the same retrieval score a retrieved candidate would: the similarity of the
+ * live user vector to the item. Without anything to embed the score is 0, as for popularity.
+ */
+async function scoreCallerItems(inp: CandidatesInput, items: Int32Array): Promise<CandidatesOutput> {
+  const scores = new Float32Array(items.length);
+  if (items.length === 0 || (!inp.knownUser && inp.sessionIds.length === 0)) {
+    return { items, scores, source: 'caller', degraded: false };
+  }
+  let query: Float32Array;
+  try {
+    query = await liveUserVector(inp);
+  } catch (err) {
+    inp.log.warn({ err, userId: inp.userId }, 'user tower failed; caller candidates keep a retrieval score of 0');
+    return { items, scores, source: 'caller', degraded: true };
+  }
+  const { embeddings: E, dim } = inp.version;
+  for (let i = 0; i < items.length; i++) {
+    const base = items[i] * dim;
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += query[d] * E[base + d];
+    scores[i] = dot;
+  }
+  return { items, scores, source: 'caller', degraded: false };
+}
+
+async function retrieveLive(inp: CandidatesInput): Promise<CandidateList> {
+  const { version } = inp;
+  const query = await liveUserVector(inp);
   const n = Math.min(inp.need, version.hnsw.getCurrentCount());
   if (n <= 0) return { items: new Int32Array(0), scores: new Float32Array(0) };
   // hnswlib-node only takes plain arrays; results come back nearest first.

@@ -16,8 +16,10 @@ export interface FeaturesInput {
 }
 
 export interface FeaturesOutput {
-  /** n × model.rankerFeatures.length, row-major. */
+  /** n × model.rankerFeatures.length, row-major: what the model takes. */
   features: Float32Array;
+  /** n × RANK_FEATURES.length, row-major: every computed feature, for explain. */
+  computed: Float32Array;
   n: number;
 }
 
@@ -39,7 +41,7 @@ export function buildFeatures({ version, context, candidates, sessionItems }: Fe
     itemCategory: version.itemCategory,
   });
   const cols = context.featureColumns;
-  return { features: cols ? selectColumns(all, n, RANK_FEATURES.length, cols) : all, n };
+  return { features: cols ? selectColumns(all, n, RANK_FEATURES.length, cols) : all, computed: all, n };
 }
 
 /** Copies columns `cols` of an n × width row-major matrix into a new n × cols.length one. */

@@ -2,21 +2,24 @@
  * One /v1/rank request through the chain: resolve → candidates → filter → features → score →
  * order. Every stage is timed; the timings travel back in the response.
  */
+import { RANK_FEATURES, type RankFeatureName } from '../../shared/rankFeatures.js';
 import { candidatesStage, type CandidatesOutput } from './candidates.js';
+import { LATE, remainingMs, withDeadline } from './deadline.js';
 import { featuresStage } from './features.js';
 import { filterStage } from './filter.js';
 import { orderStage } from './order.js';
 import { resolveStage } from './resolve.js';
-import { scoreStage } from './score.js';
+import { scoreStage, type ScoreOutput } from './score.js';
 import { servingContext } from './servingContext.js';
 import { runStage } from './timing.js';
-import type { CandidateList, PipelineContext, RankRequest, RankResult, StageTimings } from './types.js';
+import type { CandidateList, DegradedReason, PipelineContext, RankedItem, RankRequest, RankResult, StageTimings } from './types.js';
 
 export async function rank({ version, log }: PipelineContext, request: RankRequest): Promise<RankResult> {
   const timings: StageTimings = {};
   const context = servingContext(version);
   const resolved = await runStage(resolveStage, { version, request }, timings);
-  const { drop } = resolved;
+  const callerItems = resolved.callerItems;
+  const drop = callerItems ? resolved.requestDrop : resolved.drop;
 
   const fetch = (usePrecomputed: boolean): Promise<CandidatesOutput> =>
     runStage(
@@ -30,10 +33,11 @@ export async function rank({ version, log }: PipelineContext, request: RankReque
         // Every dropped item could be among the nearest, so fetch that many more than needed.
         need: Math.max(request.k, context.poolSize) + drop.size,
         usePrecomputed,
+        callerItems,
       },
       timings,
     );
-  let candidates = await fetch(true);
+  let candidates = await fetch(request.usePrecomputed ?? true);
   let kept: CandidateList = await runStage(filterStage, { candidates, drop }, timings);
   if (kept.items.length < request.k && candidates.source === 'precomputed') {
     // A precomputed list has a fixed depth; when the request asks for more than survives the
@@ -43,31 +47,57 @@ export async function rank({ version, log }: PipelineContext, request: RankReque
   }
 
   const n = kept.items.length;
-  const { features } = await runStage(
+  const { features, computed } = await runStage(
     featuresStage,
     { version, context, candidates: kept, sessionItems: resolved.sessionItems },
     timings,
   );
-  const { scores } = await runStage(scoreStage, { model: version.model, features, n, log }, timings);
+  // Scoring is the one stage worth abandoning: it is the costliest under load (onnxruntime's
+  // queue) and the only one whose absence still leaves a sensible answer, the retrieval order.
+  let scored: ScoreOutput | typeof LATE = LATE;
+  if (remainingMs(request.deadline) > 0) {
+    scored = await withDeadline(runStage(scoreStage, { model: version.model, features, n, log }, timings), request.deadline);
+  }
+  const scores = scored === LATE ? null : scored.scores;
   const order = await runStage(orderStage, { scores, n, k: request.k }, timings);
 
-  const items = Array.from(order, (p) => {
+  const items = Array.from(order, (p): RankedItem => {
     const retrievalScore = kept.scores[p];
-    return {
+    const item: RankedItem = {
       itemId: version.itemIds[kept.items[p]],
       score: scores ? scores[p] : retrievalScore,
       retrievalScore,
     };
+    if (request.explain) item.features = featureRow(computed, p);
+    return item;
   });
+
+  let degradedReason: DegradedReason | undefined;
+  if (candidates.degraded) degradedReason = 'retrieval_failed';
+  else if (scored === LATE) degradedReason = 'deadline';
+  else if (scores === null) degradedReason = 'ranker_failed';
+
   const { ignored } = resolved;
+  const anyIgnored = ignored.session.length > 0 || ignored.exclude.length > 0 || (ignored.candidates?.length ?? 0) > 0;
   return {
     userId: request.userId,
     items,
     source: candidates.source,
-    degraded: candidates.degraded || scores === null,
+    degraded: degradedReason !== undefined,
+    ...(degradedReason ? { degradedReason } : {}),
     indexVersion: version.id,
     modelVersion: version.model.modelVersion,
     timingsMs: timings,
-    ...(ignored.session.length > 0 || ignored.exclude.length > 0 ? { ignored } : {}),
+    ...(anyIgnored ? { ignored } : {}),
   };
+}
+
+/** Row p of an n × RANK_FEATURES matrix, keyed by feature name. */
+function featureRow(computed: Float32Array, p: number): Record<RankFeatureName, number> {
+  const F = RANK_FEATURES.length;
+  const row = {} as Record<RankFeatureName, number>;
+  RANK_FEATURES.forEach((name, f) => {
+    row[name] = computed[p * F + f];
+  });
+  return row;
 }

@@ -3,7 +3,7 @@
  * (the catalog changes nightly; a client holding an old id is normal, not an error).
  */
 import type { KnownUser, LoadedVersion } from '../../shared/store/types.js';
-import type { RankRequest, Stage } from './types.js';
+import type { IgnoredIds, RankRequest, Stage } from './types.js';
 
 export interface ResolveInput {
   version: LoadedVersion;
@@ -17,7 +17,15 @@ export interface ResolvedRequest {
   sessionIds: string[];
   /** Items the response must not contain: the user's history, the session, the exclusions. */
   drop: Set<number>;
-  ignored: { session: string[]; exclude: string[] };
+  /**
+   * What a caller-supplied list drops: only what this request names (session, exclude). The
+   * caller chose its list knowing its own business (a "buy again" row is made of seen items),
+   * so the user's history is not held against it.
+   */
+  requestDrop: Set<number>;
+  /** The caller's candidates as item indices, first occurrence kept, caller order; null when absent. */
+  callerItems: Int32Array | null;
+  ignored: IgnoredIds;
 }
 
 export const resolveStage: Stage<ResolveInput, ResolvedRequest> = {
@@ -38,6 +46,7 @@ export function resolveRequest(version: LoadedVersion, request: RankRequest): Re
   }
   const session: number[] = [];
   const sessionIds: string[] = [];
+  const requestDrop = new Set<number>();
   const ignoredSession = new Set<string>();
   for (const id of request.sessionItems) {
     const i = itemIndex.get(id);
@@ -46,19 +55,52 @@ export function resolveRequest(version: LoadedVersion, request: RankRequest): Re
       session.push(i);
       sessionIds.push(id);
       drop.add(i);
+      requestDrop.add(i);
     }
   }
   const ignoredExclude = new Set<string>();
   for (const id of request.exclude) {
     const i = itemIndex.get(id);
     if (i === undefined) ignoredExclude.add(id);
-    else drop.add(i);
+    else {
+      drop.add(i);
+      requestDrop.add(i);
+    }
+  }
+  const ignored: IgnoredIds = { session: [...ignoredSession], exclude: [...ignoredExclude] };
+  let callerItems: Int32Array | null = null;
+  if (request.candidates) {
+    const caller = resolveCallerCandidates(itemIndex, request.candidates);
+    callerItems = caller.items;
+    ignored.candidates = caller.ignored;
   }
   return {
     knownUser,
     sessionItems: Int32Array.from(session),
     sessionIds,
     drop,
-    ignored: { session: [...ignoredSession], exclude: [...ignoredExclude] },
+    requestDrop,
+    callerItems,
+    ignored,
   };
+}
+
+/** Known ids in caller order, each once (a duplicate would take two of the k slots). */
+export function resolveCallerCandidates(
+  itemIndex: ReadonlyMap<string, number>,
+  ids: readonly string[],
+): { items: Int32Array; ignored: string[] } {
+  const items = new Int32Array(ids.length);
+  const seen = new Set<number>();
+  const ignored = new Set<string>();
+  let m = 0;
+  for (const id of ids) {
+    const i = itemIndex.get(id);
+    if (i === undefined) ignored.add(id);
+    else if (!seen.has(i)) {
+      seen.add(i);
+      items[m++] = i;
+    }
+  }
+  return { items: items.subarray(0, m), ignored: [...ignored] };
 }

@@ -2,6 +2,7 @@
  * The ranker's request pipeline is a chain of small stages (Merlin-style operators), each with a
  * declared input and output type, so a stage can be swapped, tested or timed on its own.
  */
+import type { RankFeatureName } from '../../shared/rankFeatures.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 
 export type StageName = 'resolve' | 'candidates' | 'filter' | 'features' | 'score' | 'order';
@@ -14,7 +15,10 @@ export interface Stage<I, O> {
 }
 
 /** Where the candidates of a response came from. */
-export type CandidateSource = 'precomputed' | 'cold_start' | 'popular';
+export type CandidateSource = 'precomputed' | 'cold_start' | 'popular' | 'caller';
+
+/** Why a response fell back to a worse answer (it still answers: degraded, never failed). */
+export type DegradedReason = 'deadline' | 'ranker_failed' | 'retrieval_failed';
 
 /** Enough of a logger for stages to report a fallback without depending on Fastify. */
 export interface PipelineLogger {
@@ -27,6 +31,17 @@ export interface RankRequest {
   k: number;
   sessionItems: readonly string[];
   exclude: readonly string[];
+  /** The caller's own candidates to re-rank, in the caller's order; absent means retrieve. */
+  candidates?: readonly string[];
+  /** Return each item's ranker features. */
+  explain?: boolean;
+  /**
+   * performance.now() by which the answer must be ready; past it, scoring is abandoned and the
+   * response keeps the retrieval order. Absent means no deadline.
+   */
+  deadline?: number;
+  /** False sends every request through live retrieval (benchmarks the dynamic path). */
+  usePrecomputed?: boolean;
 }
 
 /** A list of candidates of one version, best retrieval score first. */
@@ -40,6 +55,14 @@ export interface RankedItem {
   itemId: string;
   score: number;
   retrievalScore: number;
+  /** With explain: the value of each ranker feature, by name. */
+  features?: Record<RankFeatureName, number>;
+}
+
+export interface IgnoredIds {
+  session: string[];
+  exclude: string[];
+  candidates?: string[];
 }
 
 export interface RankResult {
@@ -47,10 +70,11 @@ export interface RankResult {
   items: RankedItem[];
   source: CandidateSource;
   degraded: boolean;
+  degradedReason?: DegradedReason;
   indexVersion: string;
   modelVersion: string;
   timingsMs: StageTimings;
-  ignored?: { session: string[]; exclude: string[] };
+  ignored?: IgnoredIds;
 }
 
 export interface PipelineContext {

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildRankerApp } from '../../ranker/app.js';
+import { VersionHolder } from '../../ranker/versionHolder.js';
 
 // Validation runs before the handler, so these need no loaded version.
 let app: FastifyInstance;
 beforeAll(async () => {
-  app = buildRankerApp({ getVersion: () => null });
+  app = buildRankerApp({ versions: new VersionHolder() }).app;
   await app.ready();
 });
 afterAll(async () => {
@@ -83,7 +84,7 @@ describe('POST /v1/rank validation', () => {
   });
 
   it('a body over the limit → 413 in the error shape', async () => {
-    const small = buildRankerApp({ getVersion: () => null, bodyLimit: 1000 });
+    const small = buildRankerApp({ versions: new VersionHolder(), bodyLimit: 1000 }).app;
     try {
       const res = await small.inject({
         method: 'POST',
