@@ -62,10 +62,13 @@ export function parsePrometheusText(text: string): PrometheusText {
   };
 }
 
+/** Values are read as Go's strconv.ParseFloat reads them (Prometheus' own parser), which takes
+ * NaN and Inf in any case: prom-client writes "Nan". */
 function parseValue(s: string): number | null {
-  if (s === '+Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
-  if (s === 'NaN') return NaN;
+  const lower = s.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   const v = Number(s);
   return Number.isNaN(v) ? null : v;
 }
