@@ -31,7 +31,7 @@ beforeAll(async () => {
   expect(build.code, build.stderr).toBe(0);
   expect(build.stdout).toMatch(/^published v\d{8}T\d{6}Z-[0-9a-f]{6}/m);
   interactions = await loadInteractions(path.join(world, 'interactions.arrow'));
-  server = await serve({ store, port: 0 });
+  server = await serve({ store, port: 0, logger: false });
 });
 
 afterAll(async () => {
