@@ -1,0 +1,110 @@
+/**
+ * ONNX export of the starter towers and ranker, written with GraphBuilder.
+ *
+ * Tower (both sides):
+ *   x = Σ over inputs of   table[id]                       (id, categorical)
+ *                        | masked mean of table[ids]       (bag, history; id 0 is padding)
+ *                        | numeric · P                     (numeric, already standardised)
+ *   h = relu(x·W1 + b1);  o = h·W2 + b2;  embedding = o / sqrt(Σ o² + L2_EPS)
+ * Ranker: score = relu(features·W1 + b1)·w2 + b2, output 'score' float32 [N] (a logit).
+ *
+ * The trainer's forward pass (models/train/towerNet.ts) computes exactly this, so the exported
+ * graph and the trainer agree to float rounding.
+ */
+import { GraphBuilder } from './onnx/builder.js';
+import type { RankerSpec, TowerSpec } from './manifest.js';
+
+/** Added under the square root of the L2 norm so that a zero vector does not divide by zero. */
+export const L2_EPS = 1e-12;
+
+export interface TowerWeights {
+  /** Width of the summed input embeddings (E). */
+  width: number;
+  hidden: number;
+  dim: number;
+  /** Per id/categorical/bag/history input name: (vocab size + 1) × width, row-major. */
+  tables: Record<string, Float32Array>;
+  /** Per numeric input name: columns × width. */
+  projections: Record<string, Float32Array>;
+  /** width × hidden */
+  w1: Float32Array;
+  b1: Float32Array;
+  /** hidden × dim */
+  w2: Float32Array;
+  b2: Float32Array;
+}
+
+export interface RankerWeights {
+  inputs: number;
+  hidden: number;
+  /** inputs × hidden */
+  w1: Float32Array;
+  b1: Float32Array;
+  /** hidden */
+  w2: Float32Array;
+  b2: Float32Array;
+}
+
+export function buildTowerOnnx(spec: TowerSpec, w: TowerWeights, graphName: string): Uint8Array {
+  const g = new GraphBuilder(graphName);
+  const E = w.width;
+  const axis1 = g.int64Tensor('axis_1', [1], [1]);
+  const axis2 = g.int64Tensor('axis_2', [1], [2]);
+  const zeroId = g.int64Tensor('zero_id', [], [0]);
+  const one = g.floatTensor('one', [], [1]);
+  const parts: string[] = [];
+  for (const inp of spec.inputs) {
+    g.input(inp.name, inp.dtype, inp.shape);
+    if (inp.kind === 'numeric') {
+      const P = g.floatTensor(`${inp.name}.proj`, [inp.columns.length, E], need(w.projections, inp.name));
+      parts.push(g.op('MatMul', [inp.name, P]));
+      continue;
+    }
+    const table = need(w.tables, inp.name);
+    const T = g.floatTensor(`${inp.name}.table`, [table.length / E, E], table);
+    const gathered = g.op('Gather', [T, inp.name], { axis: 0 });
+    if (inp.kind === 'id' || inp.kind === 'categorical') {
+      parts.push(gathered);
+      continue;
+    }
+    // Masked mean over the sequence axis; padding (id 0) neither adds nor counts.
+    const mask = g.op('Cast', [g.op('Greater', [inp.name, zeroId])], { to: 1 });
+    const masked = g.op('Mul', [gathered, g.op('Unsqueeze', [mask, axis2])]);
+    const sum = g.op('ReduceSum', [masked, axis1], { keepdims: 0 });
+    const count = g.op('Max', [g.op('ReduceSum', [mask, axis1], { keepdims: 1 }), one]);
+    parts.push(g.op('Div', [sum, count]));
+  }
+  const x = parts.length === 1 ? parts[0] : g.op('Sum', parts);
+  const W1 = g.floatTensor('w1', [E, w.hidden], w.w1);
+  const B1 = g.floatTensor('b1', [w.hidden], w.b1);
+  const W2 = g.floatTensor('w2', [w.hidden, w.dim], w.w2);
+  const B2 = g.floatTensor('b2', [w.dim], w.b2);
+  const h = g.op('Relu', [g.op('Add', [g.op('MatMul', [x, W1]), B1])]);
+  const o = g.op('Add', [g.op('MatMul', [h, W2]), B2]);
+  const ss = g.op('ReduceSumSquare', [o], { axes: [1], keepdims: 1 });
+  const norm = g.op('Sqrt', [g.op('Add', [ss, g.floatTensor('l2_eps', [], [L2_EPS])])]);
+  g.op('Div', [o, norm], {}, spec.output.name);
+  g.output(spec.output.name, 'float32', spec.output.shape);
+  return g.toBytes({ producer: 'twotower starter trainer', kind: graphName });
+}
+
+export function buildRankerOnnx(spec: RankerSpec, w: RankerWeights): Uint8Array {
+  const g = new GraphBuilder('ranker');
+  const x = g.input(spec.input.name, 'float32', spec.input.shape);
+  const W1 = g.floatTensor('w1', [w.inputs, w.hidden], w.w1);
+  const B1 = g.floatTensor('b1', [w.hidden], w.b1);
+  const W2 = g.floatTensor('w2', [w.hidden, 1], w.w2);
+  const B2 = g.floatTensor('b2', [1], w.b2);
+  const h = g.op('Relu', [g.op('Add', [g.op('MatMul', [x, W1]), B1])]);
+  const s = g.op('Add', [g.op('MatMul', [h, W2]), B2]);
+  const shape = g.int64Tensor('score_shape', [spec.output.shape.length], spec.output.shape.length === 1 ? [-1] : [-1, 1]);
+  g.op('Reshape', [s, shape], {}, spec.output.name);
+  g.output(spec.output.name, 'float32', spec.output.shape);
+  return g.toBytes({ producer: 'twotower starter trainer', kind: 'ranker', features: spec.features.join(',') });
+}
+
+function need(rec: Record<string, Float32Array>, name: string): Float32Array {
+  const t = rec[name];
+  if (!t) throw new Error(`no weights for input '${name}'`);
+  return t;
+}

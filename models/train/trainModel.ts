@@ -1,0 +1,135 @@
+/**
+ * The starter trainer's entry point: towers, then the ranker, then the model folder.
+ * Everything is the project's own TypeScript over Float32Array, seeded and reproducible.
+ */
+import { TwoTowerError } from '../../shared/errors.js';
+import type { InteractionRow, ItemRow, UserRow } from '../../shared/data/types.js';
+import { prepareData } from './dataset.js';
+import { trainRanker } from './trainRanker.js';
+import { trainTowers } from './trainTowers.js';
+import { writeModelFolder } from './writeModel.js';
+
+export interface TrainOptions {
+  /** Embedding dimension (default 32). */
+  dim?: number;
+  /** Maximum epochs; early stopping may end sooner (default 12). */
+  epochs?: number;
+  /** Pairs per batch; the other pairs of a batch are each pair's negatives (default 256). */
+  batchSize?: number;
+  /** Adam learning rate (default 0.005). */
+  lr?: number;
+  /** Softmax temperature over cosine similarity (default 0.07). */
+  temperature?: number;
+  seed?: number;
+  /** Most recent items of the user tower's history input (default 30). */
+  maxHistory?: number;
+  /** Width of the summed input embeddings (default 2 × dim). */
+  width?: number;
+  /** Hidden units of each tower's MLP (default dim). */
+  hidden?: number;
+  /** Epochs without a better validation recall before stopping (default 2). */
+  patience?: number;
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  modelVersion: string;
+  timingsMs: Record<string, number>;
+  validation: Record<string, number>;
+}
+
+export async function trainModel(
+  data: { items: ItemRow[]; users: UserRow[]; interactions: InteractionRow[] },
+  outDir: string,
+  opts: TrainOptions = {},
+): Promise<TrainResult> {
+  const dim = positiveInt(opts.dim ?? 32, 'dim');
+  const epochs = positiveInt(opts.epochs ?? 12, 'epochs');
+  const batchSize = positiveInt(opts.batchSize ?? 256, 'batchSize');
+  const maxHistory = positiveInt(opts.maxHistory ?? 30, 'maxHistory');
+  const lr = positiveNumber(opts.lr ?? 0.005, 'lr');
+  const temperature = positiveNumber(opts.temperature ?? 0.07, 'temperature');
+  const seed = opts.seed ?? 42;
+  if (!Number.isInteger(seed)) throw new TwoTowerError('BAD_INPUT', `seed must be an integer, got ${seed}`);
+  const log = opts.log ?? (() => undefined);
+  const width = positiveInt(opts.width ?? 2 * dim, 'width');
+  const hidden = positiveInt(opts.hidden ?? dim, 'hidden');
+  const patience = positiveInt(opts.patience ?? 2, 'patience');
+
+  const timingsMs: Record<string, number> = {};
+  const t0 = performance.now();
+  let t = t0;
+  const lap = (name: string): void => {
+    const now = performance.now();
+    timingsMs[name] = Math.round(now - t);
+    t = now;
+  };
+
+  const d = prepareData(data, { maxHistory, dim });
+  lap('prepare');
+  log(`data: ${d.nItems} items, ${d.nUsers} users, ${d.seqItem.length} interactions (${d.trainPos.length} training pairs)`);
+  if (d.trainPos.length < 2) throw new TwoTowerError('BAD_INPUT', 'interactions: fewer than 2 training pairs; there is nothing to train on');
+
+  const towers = trainTowers(d, {
+    dim,
+    width,
+    hidden,
+    epochs,
+    batchSize,
+    lr,
+    temperature,
+    seed,
+    patience,
+    userIdDropout: 0.2,
+    itemIdDropout: 0.1,
+    maxValidationUsers: 5000,
+    log,
+  });
+  lap('towers');
+
+  const ranker = trainRanker(d, towers.itemNet, towers.userNet, {
+    hidden: 16,
+    epochs: 30,
+    lr: 0.01,
+    candidates: 100,
+    sessionMax: 5,
+    maxUsers: 20000,
+    seed,
+    log,
+  });
+  lap('ranker');
+
+  const validation = { ...towers.validation, ...ranker.validation };
+  const manifest = await writeModelFolder(outDir, {
+    dim,
+    itemSpec: d.itemSpec,
+    userSpec: d.userSpec,
+    itemWeights: towers.itemNet.weights(),
+    userWeights: towers.userNet.weights(),
+    rankerWeights: ranker.net.weights(),
+    vocabs: d.vocabs,
+    training: {
+      params: { dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, userIdDropout: 0.2, itemIdDropout: 0.1, rankerHidden: 16 },
+      seed,
+      epochs: towers.epochs,
+      bestEpoch: towers.bestEpoch,
+      validation,
+      timingsMs: { ...timingsMs },
+      counts: { items: d.nItems, users: d.nUsers, interactions: d.seqItem.length, trainingPairs: d.trainPos.length },
+    },
+  });
+  lap('export');
+  timingsMs.total = Math.round(performance.now() - t0);
+  log(`model ${manifest.modelVersion} written to ${outDir} in ${timingsMs.total} ms`);
+  return { modelVersion: manifest.modelVersion, timingsMs, validation };
+}
+
+function positiveInt(x: number, name: string): number {
+  if (!Number.isInteger(x) || x <= 0) throw new TwoTowerError('BAD_INPUT', `${name} must be a positive integer, got ${x}`);
+  return x;
+}
+
+function positiveNumber(x: number, name: string): number {
+  if (!Number.isFinite(x) || x <= 0) throw new TwoTowerError('BAD_INPUT', `${name} must be a positive number, got ${x}`);
+  return x;
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { Random } from '../../shared/data/random.js';
+import { InBatchLoss } from '../../models/train/loss.js';
+import { TowerNet, type SlotData, type SlotSpec } from '../../models/train/towerNet.js';
+
+/** A tiny case: every slot kind, a repeated item (accidental hit) and a non-zero logQ. */
+function tinyCase() {
+  const rng = new Random(3);
+  const sizes = { width: 4, hidden: 5, dim: 3 };
+  const itemSlots: SlotSpec[] = [
+    { name: 'item_id', kind: 'single', len: 1, rows: 6 },
+    { name: 'tags', kind: 'bag', len: 3, rows: 5 },
+    { name: 'numeric', kind: 'numeric', len: 2, rows: 0 },
+  ];
+  const userSlots: SlotSpec[] = [
+    { name: 'user_id', kind: 'single', len: 1, rows: 4 },
+    { name: 'numeric', kind: 'numeric', len: 1, rows: 0 },
+    { name: 'history', kind: 'bag', len: 4, rows: 6 },
+  ];
+  const itemNet = new TowerNet(itemSlots, sizes, rng.fork(1));
+  const userNet = new TowerNet(userSlots, sizes, rng.fork(2));
+  // Biases start at zero; make them non-zero so their gradients are exercised off the init.
+  for (const net of [itemNet, userNet]) {
+    net.b1.forEach((_, i) => (net.b1[i] = 0.1 * (i - 2)));
+    net.b2.forEach((_, i) => (net.b2[i] = 0.05 * (i + 1)));
+  }
+  const B = 4;
+  const items = Int32Array.from([1, 2, 3, 2]);
+  const itemInputs: SlotData[] = [items, Int32Array.from([1, 2, 0, 3, 0, 0, 0, 0, 0, 4, 1, 2]), Float32Array.from([0.5, -1, 1.5, 0.2, -0.3, 0.8, 0, 1])];
+  const userInputs: SlotData[] = [Int32Array.from([1, 2, 3, 0]), Float32Array.from([0.3, -0.7, 1.1, 0]), Int32Array.from([1, 2, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 5, 4, 3, 2])];
+  const logQ = Float32Array.from([-1, -2, -0.5, -2]);
+  const loss = new InBatchLoss();
+  const dU = new Float32Array(B * 3);
+  const dV = new Float32Array(B * 3);
+  const lossAt = (): number => {
+    const V = itemNet.forward(itemInputs, B).slice();
+    const U = userNet.forward(userInputs, B).slice();
+    return loss.run({ U, V, B, D: 3, items, logQ, temperature: 0.5 }, dU, dV);
+  };
+  const backprop = (): void => {
+    const V = itemNet.forward(itemInputs, B);
+    const U = userNet.forward(userInputs, B);
+    loss.run({ U, V, B, D: 3, items, logQ, temperature: 0.5 }, dU, dV);
+    userNet.backward(dU);
+    itemNet.backward(dV);
+  };
+  return { itemNet, userNet, lossAt, backprop };
+}
+
+function check(analytic: number, param: Float32Array, i: number, lossAt: () => number): void {
+  const eps = 1e-3;
+  const x = param[i];
+  param[i] = x + eps;
+  const up = lossAt();
+  param[i] = x - eps;
+  const down = lossAt();
+  param[i] = x;
+  const numeric = (up - down) / (2 * eps);
+  expect(Math.abs(numeric - analytic)).toBeLessThanOrEqual(2e-3 + 2e-2 * Math.max(Math.abs(numeric), Math.abs(analytic)));
+}
+
+describe('trainer gradients', () => {
+  it('match central differences for every parameter kind of both towers', () => {
+    const { itemNet, userNet, lossAt, backprop } = tinyCase();
+    backprop();
+    let checked = 0;
+    let nonZero = 0;
+    for (const net of [itemNet, userNet]) {
+      const g = net.gradients();
+      const dense: [Float32Array, Float32Array][] = [
+        [net.w1, g.w1],
+        [net.b1, g.b1],
+        [net.w2, g.w2],
+        [net.b2, g.b2],
+      ];
+      for (const [p, gp] of dense) {
+        for (let i = 0; i < p.length; i++) {
+          check(gp[i], p, i, lossAt);
+          checked++;
+          if (Math.abs(gp[i]) > 1e-4) nonZero++;
+        }
+      }
+      net.slots.forEach((slot, s) => {
+        const table = net.tables[s];
+        const rows = slot.kind === 'numeric' ? 1 : slot.rows;
+        for (let r = 0; r < rows; r++) {
+          const gr = g.table(s, r);
+          const width = slot.kind === 'numeric' ? table.length : net.E;
+          for (let e = 0; e < width; e++) {
+            const analytic = gr ? gr[e] : 0; // an untouched row has no gradient
+            check(analytic, table, r * net.E + e, lossAt);
+            checked++;
+            if (Math.abs(analytic) > 1e-4) nonZero++;
+          }
+        }
+      });
+    }
+    expect(checked).toBe(182);
+    expect(nonZero).toBeGreaterThan(100);
+  });
+
+  it('in-batch loss: gradients w.r.t. the embeddings match central differences', () => {
+    const rng = new Random(9);
+    const B = 5;
+    const D = 4;
+    const U = Float32Array.from({ length: B * D }, () => rng.normal());
+    const V = Float32Array.from({ length: B * D }, () => rng.normal());
+    const items = Int32Array.from([0, 1, 2, 1, 3]);
+    const logQ = Float32Array.from([-1, -3, -2, -3, -0.5]);
+    const loss = new InBatchLoss();
+    const dU = new Float32Array(B * D);
+    const dV = new Float32Array(B * D);
+    const scratchU = new Float32Array(B * D);
+    const scratchV = new Float32Array(B * D);
+    loss.run({ U, V, B, D, items, logQ, temperature: 0.7 }, dU, dV);
+    const gU = dU.slice();
+    const gV = dV.slice();
+    const lossAt = (): number => loss.run({ U, V, B, D, items, logQ, temperature: 0.7 }, scratchU, scratchV);
+    for (let i = 0; i < B * D; i++) {
+      check(gU[i], U, i, lossAt);
+      check(gV[i], V, i, lossAt);
+    }
+  });
+});
