@@ -268,7 +268,7 @@ async function chooseDevice(want: Device | 'auto'): Promise<Device> {
   const why = await probeCuda();
   if (why === null) return 'cuda';
   if (want === 'auto') return 'cpu';
-  throw new TwoTowerError('BAD_INPUT', `device 'cuda' requested, but onnxruntime cannot use CUDA here: ${why} (use --device cpu or auto)`);
+  throw new TwoTowerError('BAD_INPUT', `device 'cuda' requested, but onnxruntime cannot use CUDA here: ${why} (use device 'cpu' or 'auto')`);
 }
 
 function sha256(bytes: Uint8Array): string {

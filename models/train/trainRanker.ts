@@ -111,6 +111,17 @@ export class RankerNet {
     this.b2 = new Float32Array(1);
   }
 
+  /** score = relu(retrieval_score + 1) - 1 = retrieval_score, since cosine scores are >= -1. */
+  passThroughRetrievalScore(): void {
+    this.w1.fill(0);
+    this.b1.fill(0);
+    this.w2.fill(0);
+    this.w1[RANK_FEATURES.indexOf('retrieval_score') * this.H] = 1;
+    this.b1[0] = 1;
+    this.w2[0] = 1;
+    this.b2[0] = -1;
+  }
+
   /** Scores n rows of F features; hidden activations go to `hid` (n × H) when given. */
   forward(x: Float32Array, n: number, out: Float32Array, hid?: Float32Array): void {
     const { F, H, w1, b1, w2 } = this;
@@ -192,6 +203,12 @@ export function trainRanker(d: PreparedData, itemNet: TowerNet, userNet: TowerNe
     if (v.loss < best.loss) best = { loss: v.loss, epoch, snap: [net.w1, net.b1, net.w2, net.b2].map((a) => a.slice()) };
   }
   if (best.snap.length) [net.w1, net.b1, net.w2, net.b2].forEach((a, i) => a.set(best.snap[i]));
+  else {
+    // Nothing to learn from (retrieval never found a target): keep retrieval order rather than
+    // ship a random ranker.
+    net.passThroughRetrievalScore();
+    o.log('ranker: no training list contains its target; the ranker keeps retrieval order');
+  }
   const v = evaluateLists(net, lists, valLists);
   const withTarget = valLists.filter((l) => lists.target[l] >= 0).length;
   o.log(
