@@ -25,7 +25,8 @@ export function retrieveTopK(
 ): Retrieved {
   const items = new Int32Array(nUsers * K).fill(-1);
   const scores = new Float32Array(nUsers * K).fill(-Infinity);
-  const block = 128;
+  // Users per matrix product: enough to amortise the loop, few enough that the score block stays ~16 MB.
+  const block = Math.max(1, Math.min(128, Math.floor(4_194_304 / Math.max(1, nItems))));
   const S = new Float32Array(block * nItems);
   const mark = new Int32Array(nItems).fill(-1);
   for (let u0 = 0; u0 < nUsers; u0 += block) {

@@ -82,7 +82,7 @@ export async function trainModel(
     patience,
     userIdDropout: 0.2,
     itemIdDropout: 0.1,
-    maxValidationUsers: 5000,
+    maxValidationUsers: scoringBudget(1e9, d.nItems * dim, 500, 5000),
     log,
   });
   lap('towers');
@@ -93,7 +93,8 @@ export async function trainModel(
     lr: 0.01,
     candidates: 100,
     sessionMax: 5,
-    maxUsers: 20000,
+    maxUsers: scoringBudget(3e9, d.nItems * dim, 1000, 20000),
+    listsPerUser: 2,
     seed,
     log,
   });
@@ -109,7 +110,7 @@ export async function trainModel(
     rankerWeights: ranker.net.weights(),
     vocabs: d.vocabs,
     training: {
-      params: { dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, userIdDropout: 0.2, itemIdDropout: 0.1, rankerHidden: 16 },
+      params: { dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, userIdDropout: 0.2, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 2 },
       seed,
       epochs: towers.epochs,
       bestEpoch: towers.bestEpoch,
@@ -122,6 +123,14 @@ export async function trainModel(
   timingsMs.total = Math.round(performance.now() - t0);
   log(`model ${manifest.modelVersion} written to ${outDir} in ${timingsMs.total} ms`);
   return { modelVersion: manifest.modelVersion, timingsMs, validation };
+}
+
+/**
+ * How many users to score against the whole catalog for a budget of multiply-adds: validation and
+ * ranker lists score users × items × dim, which must stay seconds, not minutes, on big catalogs.
+ */
+function scoringBudget(macs: number, perUser: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, Math.floor(macs / perUser)));
 }
 
 function positiveInt(x: number, name: string): number {

@@ -24,6 +24,8 @@ export interface RankerTrainOptions {
   sessionMax: number;
   /** Lists built from at most this many users. */
   maxUsers: number;
+  /** Lists per user, each with its own random session length (more varied data per target). */
+  listsPerUser: number;
   seed: number;
   log: (line: string) => void;
 }
@@ -36,6 +38,8 @@ export interface RankerLists {
   count: Int32Array;
   /** Row of the target within its list, -1 when retrieval missed it. */
   target: Int32Array;
+  /** User index of each list. */
+  user: Int32Array;
 }
 
 export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: RankerTrainOptions, rng: Random): RankerLists {
@@ -43,13 +47,13 @@ export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: To
   for (let u = 0; u < d.nUsers; u++) if (d.valPos[u] >= 0) users.push(u);
   if (users.length > o.maxUsers) rng.shuffle(users).length = o.maxUsers;
   users.sort((a, b) => a - b);
-  const nL = users.length;
+  const nL = users.length * o.listsPerUser;
   const N = Math.min(o.candidates, d.nItems);
   const F = RANK_FEATURES.length;
   const itemEmb = embedAllItems(d, itemNet);
   const D = itemNet.D;
 
-  const uArr = Int32Array.from(users);
+  const uArr = Int32Array.from({ length: nL }, (_, l) => users[Math.floor(l / o.listsPerUser)]);
   const sessionStart = new Int32Array(nL);
   for (let l = 0; l < nL; l++) {
     const p = d.valPos[uArr[l]];
@@ -91,7 +95,7 @@ export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: To
     });
     features.set(f, l * N * F);
   }
-  return { N, F, features, count, target };
+  return { N, F, features, count, target, user: uArr };
 }
 
 export class RankerNet {
@@ -152,10 +156,16 @@ export function trainRanker(d: PreparedData, itemNet: TowerNet, userNet: TowerNe
   const rng = new Random(o.seed).fork(11);
   const lists = buildRankerLists(d, itemNet, userNet, o, rng.fork(1));
   const nL = lists.count.length;
-  const order = rng.fork(2).shuffle(Array.from({ length: nL }, (_, i) => i));
-  const nVal = Math.round(nL * 0.2);
-  const valLists = order.slice(0, nVal);
-  const trainLists = order.slice(nVal).filter((l) => lists.target[l] >= 0);
+  // Split by user: lists of one user share a target, so they must not straddle the split.
+  const userSet = [...new Set(lists.user)];
+  rng.fork(2).shuffle(userSet);
+  const valUsers = new Set(userSet.slice(0, Math.round(userSet.length * 0.2)));
+  const valLists: number[] = [];
+  const trainLists: number[] = [];
+  for (let l = 0; l < nL; l++) {
+    if (valUsers.has(lists.user[l])) valLists.push(l);
+    else if (lists.target[l] >= 0) trainLists.push(l);
+  }
 
   const net = new RankerNet(lists.F, o.hidden, rng.fork(3));
   const { F, H } = net;

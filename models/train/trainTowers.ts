@@ -101,7 +101,8 @@ export function trainTowers(d: PreparedData, o: TowerTrainOptions): TowerTrainRe
     const recall = evaluateRecall(d, itemNet, userNet, val, 10);
     const stats = { epoch, loss: batches > 0 ? lossSum / batches : NaN, recallAt10: recall, ms: Math.round(performance.now() - t0) };
     epochs.push(stats);
-    o.log(`epoch ${epoch}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)} (${val.users.length} users), ${stats.ms} ms`);
+    const rate = Math.round((batches * B) / (Math.max(1, stats.ms) / 1000));
+    o.log(`epoch ${epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)} (${val.users.length} users), ${stats.ms} ms (${rate} pairs/s incl. validation)`);
     if (recall > best) {
       best = recall;
       bestEpoch = epoch;
