@@ -30,6 +30,8 @@ export interface RankerAppOptions {
   reload?: (opts: { force: boolean }) => Promise<ReloadOutcome>;
   /** False sends every request through live retrieval (benchmarks the dynamic path). */
   usePrecomputed?: boolean;
+  /** Coalesce ranker and user-tower runs of requests arriving together (default DEFAULT_MICRO_BATCH). */
+  microBatch?: boolean;
   /** Also export process metrics (CPU, heap, event-loop lag); off by default for short-lived apps. */
   processMetrics?: boolean;
 }
@@ -42,6 +44,8 @@ export const DEFAULT_BUDGET_MS = 20;
  * better than an answer past its budget.
  */
 export const DEFAULT_MAX_IN_FLIGHT = 64;
+
+export const DEFAULT_MICRO_BATCH = false;
 
 export interface RankerApp {
   app: FastifyInstance;
@@ -104,6 +108,7 @@ export function buildRankerApp(opts: RankerAppOptions): RankerApp {
         metrics,
         budgetMs: opts.budgetMs === undefined ? DEFAULT_BUDGET_MS : opts.budgetMs,
         usePrecomputed: opts.usePrecomputed ?? true,
+        microBatch: opts.microBatch ?? DEFAULT_MICRO_BATCH,
       });
       registerSimilarRoute(serving, versions);
     });

@@ -35,6 +35,8 @@ export interface ServeOptions {
   usePrecomputed?: boolean;
   /** Process metrics on /metrics; default true. */
   processMetrics?: boolean;
+  /** Coalesce ranker and user-tower runs of requests arriving together. */
+  microBatch?: boolean;
 }
 
 export interface RunningRanker {
@@ -64,6 +66,7 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
       adminToken: resolveAdminToken(opts.adminToken),
       usePrecomputed: opts.usePrecomputed ?? true,
       processMetrics: opts.processMetrics ?? true,
+      microBatch: opts.microBatch,
       reload: (o) => (reloader as VersionReloader).reload(o),
     });
     app = built.app;

@@ -3,6 +3,7 @@
  * user's list precomputed overnight; else a live retrieval (user tower + HNSW) when there is
  * anything to embed (a known user or a session); else the popularity list.
  */
+import type { UserQuery } from '../../models/types.js';
 import type { KnownUser, LoadedVersion } from '../../shared/store/types.js';
 import type { CandidateList, CandidateSource, PipelineLogger, Stage } from './types.js';
 
@@ -19,6 +20,8 @@ export interface CandidatesInput {
   usePrecomputed: boolean;
   /** The caller's candidates (item indices, caller order), or null to retrieve. */
   callerItems: Int32Array | null;
+  /** Runs the user tower for one user (a batcher); the model's embedUsers when absent. */
+  embedUser?: (query: UserQuery) => Promise<Float32Array>;
 }
 
 export interface CandidatesOutput extends CandidateList {
@@ -56,7 +59,8 @@ export async function fetchCandidates(inp: CandidatesInput): Promise<CandidatesO
 async function liveUserVector(inp: CandidatesInput): Promise<Float32Array> {
   const { version } = inp;
   const history = [...(inp.knownUser?.history ?? []), ...inp.sessionIds];
-  const emb = await version.model.embedUsers([{ userId: inp.userId, user: inp.knownUser?.user ?? null, history }]);
+  const query: UserQuery = { userId: inp.userId, user: inp.knownUser?.user ?? null, history };
+  const emb = inp.embedUser ? await inp.embedUser(query) : await version.model.embedUsers([query]);
   return userQueryVector(emb.subarray(0, version.dim), version.model.similarity);
 }
 

@@ -14,7 +14,7 @@ import { servingContext } from './servingContext.js';
 import { runStage } from './timing.js';
 import type { CandidateList, DegradedReason, PipelineContext, RankedItem, RankRequest, RankResult, StageTimings } from './types.js';
 
-export async function rank({ version, log }: PipelineContext, request: RankRequest): Promise<RankResult> {
+export async function rank({ version, log, microBatch }: PipelineContext, request: RankRequest): Promise<RankResult> {
   const timings: StageTimings = {};
   const context = servingContext(version);
   const resolved = await runStage(resolveStage, { version, request }, timings);
@@ -34,6 +34,7 @@ export async function rank({ version, log }: PipelineContext, request: RankReque
         need: Math.max(request.k, context.poolSize) + drop.size,
         usePrecomputed,
         callerItems,
+        embedUser: microBatch ? context.embedUserBatched : undefined,
       },
       timings,
     );
@@ -56,7 +57,8 @@ export async function rank({ version, log }: PipelineContext, request: RankReque
   // queue) and the only one whose absence still leaves a sensible answer, the retrieval order.
   let scored: ScoreOutput | typeof LATE = LATE;
   if (remainingMs(request.deadline) > 0) {
-    scored = await withDeadline(runStage(scoreStage, { model: version.model, features, n, log }, timings), request.deadline);
+    const score = microBatch ? context.scoreBatched : undefined;
+    scored = await withDeadline(runStage(scoreStage, { model: version.model, score, features, n, log }, timings), request.deadline);
   }
   const scores = scored === LATE ? null : scored.scores;
   const order = await runStage(orderStage, { scores, n, k: request.k }, timings);

@@ -8,6 +8,8 @@ import type { PipelineLogger, Stage } from './types.js';
 
 export interface ScoreInput {
   model: TwoTowerModel;
+  /** How to run the ranker; the model's own scoreRanker when absent (a batcher when present). */
+  score?: (features: Float32Array, n: number) => Promise<Float32Array>;
   features: Float32Array;
   n: number;
   log: PipelineLogger;
@@ -23,11 +25,11 @@ export const scoreStage: Stage<ScoreInput, ScoreOutput> = {
   run: scoreCandidates,
 };
 
-export async function scoreCandidates({ model, features, n, log }: ScoreInput): Promise<ScoreOutput> {
+export async function scoreCandidates({ model, score, features, n, log }: ScoreInput): Promise<ScoreOutput> {
   if (n === 0) return { scores: new Float32Array(0) };
   let scores: Float32Array;
   try {
-    scores = await model.scoreRanker(features, n);
+    scores = await (score ? score(features, n) : model.scoreRanker(features, n));
   } catch (err) {
     log.warn({ err }, 'ranker failed; answering in retrieval order');
     return { scores: null };

@@ -6,6 +6,8 @@
 import { RANK_FEATURES } from '../../shared/rankFeatures.js';
 import { TwoTowerError } from '../../shared/errors.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
+import type { UserQuery } from '../../models/types.js';
+import { batchedRanker, batchedUserTower } from './microBatch.js';
 
 /** Candidates scored per request when the version's manifest does not say (it normally does). */
 const DEFAULT_POOL = 100;
@@ -20,6 +22,10 @@ export interface ServingContext {
   featureColumns: Int32Array | null;
   /** How many candidates to score for a live retrieval: the same depth as the precomputed lists. */
   poolSize: number;
+  /** The version's ranker with calls of one event-loop turn coalesced into one run. */
+  scoreBatched: (features: Float32Array, n: number) => Promise<Float32Array>;
+  /** The version's user tower for one user, coalesced likewise; returns dim values. */
+  embedUserBatched: (query: UserQuery) => Promise<Float32Array>;
 }
 
 const contexts = new WeakMap<LoadedVersion, ServingContext>();
@@ -37,10 +43,14 @@ function buildServingContext(version: LoadedVersion): ServingContext {
   let maxPop = 0;
   for (let i = 0; i < version.popularity.length; i++) if (version.popularity[i] > maxPop) maxPop = version.popularity[i];
   const topK = version.manifest.params.topK;
+  const { model } = version;
+  const ranker = batchedRanker((f, n) => model.scoreRanker(f, n), model.rankerFeatures.length);
   return {
     logMaxPopularity: Math.log1p(maxPop),
-    featureColumns: featureColumnsFor(version.model.rankerFeatures),
+    featureColumns: featureColumnsFor(model.rankerFeatures),
     poolSize: Number.isInteger(topK) && topK > 0 ? topK : DEFAULT_POOL,
+    scoreBatched: (features, n) => ranker({ features, n }),
+    embedUserBatched: batchedUserTower((q) => model.embedUsers(q), version.dim),
   };
 }
 

@@ -80,4 +80,6 @@ export interface RankResult {
 export interface PipelineContext {
   version: LoadedVersion;
   log: PipelineLogger;
+  /** Coalesce ranker and user-tower runs of concurrent requests (see microBatch.ts). */
+  microBatch?: boolean;
 }

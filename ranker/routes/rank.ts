@@ -14,6 +14,8 @@ export interface RankRouteOptions {
   budgetMs: number | null;
   /** False sends every request through live retrieval (to measure the dynamic path). */
   usePrecomputed: boolean;
+  /** Coalesce ranker and user-tower runs of concurrent requests. */
+  microBatch: boolean;
 }
 
 export function registerRankRoute(app: FastifyInstance, opts: RankRouteOptions): void {
@@ -34,7 +36,7 @@ export function registerRankRoute(app: FastifyInstance, opts: RankRouteOptions):
       const body = req.body;
       try {
         const result = await rank(
-          { version: lease.version, log: req.log },
+          { version: lease.version, log: req.log, microBatch: opts.microBatch },
           {
             userId: body.userId,
             k: body.k ?? DEFAULT_K,

@@ -165,6 +165,28 @@ describe('POST /v1/rank', () => {
     }
   });
 
+  it('micro-batching concurrent requests changes no answer', async () => {
+    const { app: batched } = buildRankerApp({ versions, budgetMs: null, microBatch: true });
+    try {
+      const bodies = [
+        { userId: fx.knownUserId, k: 10, session: { items: notSeen.slice(0, 2) } },
+        { userId: 'new-user', k: 10, session: { items: notSeen.slice(5, 8) } },
+        { userId: 'another-new-user', k: 10, session: { items: notSeen.slice(9, 10) } },
+        { userId: fx.knownUserId, k: 5, candidates: notSeen.slice(20, 40) },
+      ];
+      const together = await Promise.all(bodies.map((b) => rank(b, batched)));
+      const alone = [];
+      for (const b of bodies) alone.push(await rank(b));
+      together.forEach((t, i) => {
+        expect(t.json.degraded).toBe(false);
+        expect(t.json.items.map((x) => x.itemId)).toEqual(alone[i].json.items.map((x) => x.itemId));
+        t.json.items.forEach((x, j) => expect(x.score).toBeCloseTo(alone[i].json.items[j].score, 4));
+      });
+    } finally {
+      await batched.close();
+    }
+  });
+
   it('new request fields are validated and named', async () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ userId: 'u', candidates: 'i1' }, 'body/candidates'],

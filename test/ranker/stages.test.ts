@@ -98,3 +98,20 @@ describe('user query vector', () => {
     expect(() => userQueryVector(Float32Array.from([NaN, 1]), 'dot')).toThrow(/non-finite/);
   });
 });
+
+describe('order stage, selection path (k much smaller than n)', () => {
+  it('matches a full sort, ties in retrieval order', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 50; trial++) {
+      const n = 50 + Math.floor(rand() * 300);
+      // Few distinct values, so ties are common.
+      const scores = Float32Array.from({ length: n }, () => Math.floor(rand() * 20) / 4 - 2);
+      const k = 1 + Math.floor(rand() * Math.floor(n / 5));
+      const expected = Array.from({ length: n }, (_, i) => i)
+        .sort((a, b) => scores[b] - scores[a] || a - b)
+        .slice(0, k);
+      expect(Array.from(topByScore(scores, n, k))).toEqual(expected);
+    }
+  });
+});
