@@ -39,12 +39,17 @@ export interface RankerAppOptions {
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_BUDGET_MS = 20;
 /**
- * A request costs well under a millisecond of CPU on the precomputed path, so 64 waiting means
- * the last of them already waits tens of milliseconds: beyond that, a fast 503 serves a client
- * better than an answer past its budget.
+ * A request costs about half a millisecond of CPU on the precomputed path (measured on the
+ * 2-core benchmark box), so with 32 admitted the last of them finishes near the default 20 ms
+ * budget: past that, a fast 503 serves a client better than an answer after its deadline.
  */
-export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_MAX_IN_FLIGHT = 32;
 
+/**
+ * Off: on the 2-core box it measured no faster (server CPU per request was no lower, and the
+ * extra event-loop hop cost deadline misses), because the ranker's run is a small share of a
+ * request next to HTTP and feature work. The option stays for larger models or ranker depths.
+ */
 export const DEFAULT_MICRO_BATCH = false;
 
 export interface RankerApp {

@@ -1,0 +1,174 @@
+/**
+ * An open-loop load generator: requests leave on a fixed schedule (rate per second, evenly
+ * spaced) whether or not earlier ones have been answered, and each latency is measured from the
+ * moment the request was released, not from when a free connection let it out. That is how
+ * traffic from many independent users behaves, and it keeps a slow server from hiding its queue
+ * (coordinated omission). Releases happen on a 1 ms timer (spinning to hit each due time exactly
+ * would burn the core the server needs), so requests due within a millisecond leave together
+ * and the clock starts at release, leaving the timer's slack out of the server's latency.
+ *
+ * autocannon's --overallRate is not this: each connection sends its per-second quota back to
+ * back at the start of every second, so a "fixed rate" run is a saturating burst followed by
+ * idleness, and its p99 measures the burst. autocannon still measures the empty-route ceiling
+ * (a closed loop, which is what it is good at).
+ *
+ * It speaks HTTP/1.1 over raw keep-alive sockets: node:http's client costs about half a
+ * millisecond of CPU per request, which on a 2-core machine would make the generator, not the
+ * server, the bottleneck being measured.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface OpenLoopOptions {
+  url: string;
+  /** Requests per second. */
+  rate: number;
+  durationS: number;
+  /** Sockets kept open, one request outstanding on each; a request due while all are busy waits, and that wait counts. */
+  connections: number;
+  body: () => string;
+  /** Looks at each 2xx body (e.g. to count degraded answers). */
+  inspect?: (body: string) => void;
+}
+
+export interface OpenLoopResult {
+  sent: number;
+  completed: number;
+  /** Achieved rate: responses per second over the run. */
+  rps: number;
+  /** Latencies of 2xx responses, milliseconds, sorted ascending. */
+  latencies: Float64Array;
+  non2xx: number;
+  /** Broken connections and unreadable responses. */
+  errors: number;
+  statusCounts: Record<string, number>;
+  /** CPU the generator itself used, in seconds (to show it was not the bottleneck). */
+  generatorCpuS: number;
+}
+
+/** Latency percentile q (0..100) of a sorted array, nearest rank. */
+export function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+interface Conn {
+  socket: net.Socket;
+  /** When the outstanding request was released; null when idle. */
+  due: number | null;
+  buf: Buffer;
+}
+
+export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult> {
+  const target = new URL(opts.url);
+  const port = Number(target.port);
+  const head = (len: number) =>
+    `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nContent-Length: ${len}\r\n\r\n`;
+  const total = Math.round(opts.rate * opts.durationS);
+  const interval = 1000 / opts.rate;
+  const latencies = new Float64Array(total);
+  const statusCounts: Record<string, number> = {};
+  let nLat = 0;
+  let completed = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let sent = 0;
+  const waiting: number[] = []; // release times of requests with no free connection yet
+  let waitHead = 0;
+  const idle: Conn[] = [];
+  let finish: () => void = () => {};
+  const allDone = new Promise<void>((r) => {
+    finish = r;
+  });
+  const settle = () => {
+    if (sent === total && completed + errors === total) finish();
+  };
+
+  const send = (conn: Conn, due: number) => {
+    conn.due = due;
+    const payload = opts.body();
+    conn.socket.write(head(Buffer.byteLength(payload)) + payload);
+  };
+  const release = (conn: Conn) => {
+    conn.due = null;
+    if (waitHead < waiting.length) send(conn, waiting[waitHead++]);
+    else idle.push(conn);
+  };
+  const onData = (conn: Conn, chunk: Buffer) => {
+    conn.buf = conn.buf.length ? Buffer.concat([conn.buf, chunk]) : chunk;
+    for (;;) {
+      const end = conn.buf.indexOf(HEADER_END);
+      if (end < 0 || conn.due === null) return;
+      const headText = conn.buf.toString('latin1', 0, end);
+      const status = Number(headText.slice(9, 12));
+      const lenMatch = /\r\ncontent-length:\s*(\d+)/i.exec(headText);
+      if (!lenMatch) {
+        errors++;
+        conn.socket.destroy();
+        return;
+      }
+      const bodyEnd = end + 4 + Number(lenMatch[1]);
+      if (conn.buf.length < bodyEnd) return;
+      const ms = performance.now() - conn.due;
+      statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+      completed++;
+      if (status >= 200 && status < 300) {
+        latencies[nLat++] = ms;
+        opts.inspect?.(conn.buf.toString('utf8', end + 4, bodyEnd));
+      } else non2xx++;
+      conn.buf = conn.buf.subarray(bodyEnd);
+      release(conn);
+      settle();
+    }
+  };
+
+  const conns = await Promise.all(
+    Array.from(
+      { length: opts.connections },
+      () =>
+        new Promise<Conn>((resolve, reject) => {
+          const socket = net.connect(port, target.hostname, () => resolve(conn));
+          socket.setNoDelay(true);
+          const conn: Conn = { socket, due: null, buf: Buffer.alloc(0) };
+          socket.on('data', (c: Buffer) => onData(conn, c));
+          socket.once('error', reject);
+          socket.on('close', () => {
+            // A request lost with its connection is an error; the connection is not replaced,
+            // the run goes on with the others.
+            if (conn.due !== null) {
+              conn.due = null;
+              errors++;
+              settle();
+            }
+          });
+        }),
+    ),
+  );
+  idle.push(...conns);
+
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const tick = () => {
+    const now = performance.now();
+    // Every request that has come due leaves now; a late tick catches up rather than quietly
+    // lowering the rate.
+    while (sent < total && start + sent * interval <= now) {
+      sent++;
+      const conn = idle.pop();
+      if (conn) send(conn, now);
+      else waiting.push(now);
+    }
+    if (sent >= total) return settle();
+    setTimeout(tick, Math.max(1, Math.floor(start + sent * interval - performance.now())));
+  };
+  tick();
+  await allDone;
+  const elapsedS = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  for (const c of conns) c.socket.destroy();
+  const sorted = latencies.slice(0, nLat).sort();
+  return { sent, completed, rps: completed / elapsedS, latencies: sorted, non2xx, errors, statusCounts, generatorCpuS: (cpu.user + cpu.system) / 1e6 };
+}

@@ -1,0 +1,208 @@
+/**
+ * npm run bench:ranker — the ranker under load, against the floor of an empty Fastify route,
+ * measured in one run on one machine.
+ *
+ *   1. builds (or reuses) a 100k-item, 100k-user version with 200 candidates per user;
+ *   2. floor: an empty POST route in a child process, closed-loop autocannon (its ceiling), then
+ *      the open-loop generator at each rate (what the generator itself adds);
+ *   3. static path: the ranker in a child process, precomputed candidates, at increasing rates;
+ *   4. dynamic path: the same ranker with precomputed lists switched off, so every request runs
+ *      the user tower and an HNSW search.
+ *
+ * Flags: --rates 500,1000,... --duration S --connections N --budget-ms MS --max-in-flight N
+ *        --micro-batch --rebuild --skip-dynamic
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
+import { ensureBenchVersion } from './benchVersion.js';
+import { startChild } from './child.js';
+import { percentile, runOpenLoop } from './openLoop.js';
+import { BENCH_DIR, BENCH_PARAMS } from './params.js';
+
+interface Args {
+  rates: number[];
+  durationS: number;
+  connections: number;
+  budgetMs: number;
+  maxInFlight: number;
+  rebuild: boolean;
+  skipDynamic: boolean;
+  microBatch: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    rates: (get('rates') ?? '250,500,1000,1500,2000,3000,4000,5000').split(',').map(Number),
+    durationS: Number(get('duration') ?? 8),
+    connections: Number(get('connections') ?? 128),
+    budgetMs: Number(get('budget-ms') ?? 20),
+    maxInFlight: Number(get('max-in-flight') ?? DEFAULT_MAX_IN_FLIGHT),
+    microBatch: argv.includes('--micro-batch'),
+    rebuild: argv.includes('--rebuild'),
+    skipDynamic: argv.includes('--skip-dynamic'),
+  };
+}
+
+interface Row {
+  path: string;
+  target: number | null;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  degradedShare: number | null;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = parseArgs(process.argv.slice(2));
+const t0 = performance.now();
+const say = (s: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}\n`);
+
+const load0 = os.loadavg()[0];
+const version = await ensureBenchVersion(path.resolve(BENCH_DIR), BENCH_PARAMS, args.rebuild);
+say(`version ${version.versionId}${version.buildSeconds === null ? ' (cached)' : `, built in ${version.buildSeconds}s`}`);
+
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
+/** A realistic request: a known user, a session of 5 items, k = 20. */
+const rankBody = (): string =>
+  JSON.stringify({ userId: pick(version.userIds), k: 20, session: { items: [pick(version.itemIds), pick(version.itemIds), pick(version.itemIds), pick(version.itemIds), pick(version.itemIds)] } });
+
+const rows: Row[] = [];
+
+async function openLoopRows(label: string, url: string, countDegraded: boolean, rates: number[]): Promise<void> {
+  for (const rate of rates) {
+    let degraded = 0;
+    let ok = 0;
+    const r = await runOpenLoop({
+      url,
+      rate,
+      durationS: args.durationS,
+      connections: args.connections,
+      body: rankBody,
+      inspect: countDegraded
+        ? (body) => {
+            ok++;
+            if (body.includes('"degraded":true')) degraded++;
+          }
+        : undefined,
+    });
+    const row: Row = {
+      path: label,
+      target: rate,
+      rps: r.rps,
+      p50: percentile(r.latencies, 50),
+      p95: percentile(r.latencies, 95),
+      p99: percentile(r.latencies, 99),
+      errors: r.errors,
+      non2xx: r.non2xx,
+      degradedShare: countDegraded ? (ok ? degraded / ok : 0) : null,
+    };
+    rows.push(row);
+    say(formatRow(row));
+    // Far past saturation another step only measures a longer queue; stop climbing.
+    if (row.p99 > 1000 || row.non2xx + row.errors > 0.5 * r.sent) break;
+  }
+}
+
+async function warm(url: string): Promise<void> {
+  await runOpenLoop({ url, rate: 300, durationS: 3, connections: args.connections, body: rankBody });
+}
+
+// 1. The floor.
+const empty = await startChild(path.join(here, 'emptyServer.js'), []);
+let floor: { rps: number; p50: number; p99: number };
+try {
+  const emptyUrl = `${empty.url}/v1/empty`;
+  await warm(emptyUrl);
+  const ac = await autocannon({
+    url: emptyUrl,
+    method: 'POST',
+    connections: 16,
+    duration: args.durationS,
+    headers: { 'content-type': 'application/json' },
+    body: rankBody(),
+  });
+  floor = { rps: ac.requests.average, p50: ac.latency.p50, p99: ac.latency.p99 };
+  rows.push({ path: 'empty route, closed loop (16 conn)', target: null, rps: floor.rps, p50: floor.p50, p95: NaN, p99: floor.p99, errors: ac.errors, non2xx: ac.non2xx, degradedShare: null });
+  say(formatRow(rows[rows.length - 1]));
+  await openLoopRows('empty route', emptyUrl, false, args.rates);
+} finally {
+  await empty.stop();
+}
+
+// 2. The ranker, static then dynamic, at the given rates and at the target's: a quarter of the
+// empty route's ceiling.
+const targetRate = Math.round(floor.rps / 4);
+const rankerRates = [...new Set([...args.rates, targetRate])].sort((a, b) => a - b);
+const paths: Array<['static' | 'dynamic', string]> = [['static', 'ranker, precomputed (static)']];
+if (!args.skipDynamic) paths.push(['dynamic', 'ranker, live tower + HNSW (dynamic)']);
+for (const [mode, label] of paths) {
+  say(`starting the ranker (${mode})`);
+  const ranker = await startChild(path.join(here, 'rankerServer.js'), [version.store, mode, String(args.budgetMs), String(args.maxInFlight), args.microBatch ? 'batch' : 'nobatch']);
+  try {
+    const url = `${ranker.url}/v1/rank`;
+    await warm(url);
+    await openLoopRows(label, url, true, rankerRates);
+  } finally {
+    await ranker.stop();
+  }
+}
+
+// 3. The table and the verdict.
+console.log(`\nranker benchmark: ${BENCH_PARAMS.items} items, ${BENCH_PARAMS.users} users, top-${BENCH_PARAMS.topK} precomputed; ` +
+  `requests: known user, session of 5, k=20; ${args.durationS}s per rate, open loop over ${args.connections} connections; ` +
+  `budget ${args.budgetMs} ms, max in flight ${args.maxInFlight}, micro-batching ${args.microBatch ? 'on' : 'off'}\n`);
+console.log(formatTable(rows));
+// This box may be shared: a load average above the core count means something else competed.
+console.log(`\n${os.cpus().length} cores; 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`);
+const best = (label: string) =>
+  rows.filter((r) => r.path === label && r.p99 < 10 && r.errors === 0 && r.non2xx === 0).reduce<Row | null>((b, r) => (!b || r.rps > b.rps ? r : b), null);
+console.log(`\nempty-route ceiling: ${floor.rps.toFixed(0)} req/s at p99 ${floor.p99.toFixed(1)} ms (the floor for "p99 < 10 ms")`);
+for (const [, label] of paths) {
+  const b = best(label);
+  console.log(
+    b
+      ? `${label}: highest rate tried with p99 < 10 ms and no errors: ${b.rps.toFixed(0)} req/s (p99 ${b.p99.toFixed(2)} ms), ` +
+          `${((100 * b.rps) / floor.rps).toFixed(0)}% of the empty route's ceiling (target >= 25%, ${targetRate} req/s)`
+      : `${label}: no rate tried kept p99 under 10 ms without errors`,
+  );
+}
+
+function formatRow(r: Row): string {
+  const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+  return [
+    r.path.padEnd(38),
+    (r.target === null ? 'max' : String(r.target)).padStart(6),
+    r.rps.toFixed(0).padStart(7),
+    ms(r.p50).padStart(8),
+    ms(r.p95).padStart(8),
+    ms(r.p99).padStart(8),
+    String(r.errors).padStart(6),
+    String(r.non2xx).padStart(7),
+    (r.degradedShare === null ? '-' : `${(100 * r.degradedShare).toFixed(1)}%`).padStart(9),
+  ].join(' ');
+}
+
+function formatTable(all: Row[]): string {
+  const head = [
+    'path'.padEnd(38),
+    'target'.padStart(6),
+    'rps'.padStart(7),
+    'p50 ms'.padStart(8),
+    'p95 ms'.padStart(8),
+    'p99 ms'.padStart(8),
+    'errors'.padStart(6),
+    'non-2xx'.padStart(7),
+    'degraded'.padStart(9),
+  ].join(' ');
+  return [head, '-'.repeat(head.length), ...all.map(formatRow)].join('\n');
+}
