@@ -312,9 +312,11 @@ export class TowerNet {
 
   /**
    * Rows never trained still hold their random init. A single-id row (an item or user with no
-   * training pairs) becomes a copy of row 0, the trained "unknown" row, so it is treated like any
-   * cold id; a bag row (a tag or history item never seen in training) becomes zero.
-   * Untrained rows are never read in training, so this does not change what training does.
+   * training pairs) becomes a copy of row 0 when row 0, the "unknown" row, was trained (id
+   * dropout trains it), so it is treated like any cold id; any other untrained row (a tag or
+   * history item never seen in training, a category without training items) becomes zero: no
+   * information rather than noise. Untrained rows are never read in training, so this does not
+   * change what training does.
    */
   fillUntrainedRows(): void {
     const E = this.E;
@@ -322,11 +324,10 @@ export class TowerNet {
       const sp = this.sparse[i];
       if (!sp) return;
       const T = this.tables[i];
-      const single = s.kind === 'single';
-      if (single && !sp.trained[0]) return;
-      for (let r = single ? 1 : 0; r < s.rows; r++) {
+      const copyUnknown = s.kind === 'single' && sp.trained[0] === 1;
+      for (let r = 0; r < s.rows; r++) {
         if (sp.trained[r]) continue;
-        if (single) T.copyWithin(r * E, 0, E);
+        if (copyUnknown) T.copyWithin(r * E, 0, E);
         else T.fill(0, r * E, (r + 1) * E);
       }
     });

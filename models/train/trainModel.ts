@@ -21,13 +21,13 @@ export interface TrainOptions {
   /** Softmax temperature over cosine similarity (default 0.07). */
   temperature?: number;
   seed?: number;
-  /** Most recent items of the user tower's history input (default 30). */
+  /** Most recent items of the user tower's history input (default 20). */
   maxHistory?: number;
   /** Width of the summed input embeddings (default 2 × dim). */
   width?: number;
   /** Hidden units of each tower's MLP (default dim). */
   hidden?: number;
-  /** Epochs without a better validation recall before stopping (default 2). */
+  /** Epochs without a better validation recall before stopping (default 1). */
   patience?: number;
   log?: (line: string) => void;
 }
@@ -46,7 +46,7 @@ export async function trainModel(
   const dim = positiveInt(opts.dim ?? 32, 'dim');
   const epochs = positiveInt(opts.epochs ?? 12, 'epochs');
   const batchSize = positiveInt(opts.batchSize ?? 256, 'batchSize');
-  const maxHistory = positiveInt(opts.maxHistory ?? 30, 'maxHistory');
+  const maxHistory = positiveInt(opts.maxHistory ?? 20, 'maxHistory');
   const lr = positiveNumber(opts.lr ?? 0.005, 'lr');
   const temperature = positiveNumber(opts.temperature ?? 0.07, 'temperature');
   const seed = opts.seed ?? 42;
@@ -54,7 +54,7 @@ export async function trainModel(
   const log = opts.log ?? (() => undefined);
   const width = positiveInt(opts.width ?? 2 * dim, 'width');
   const hidden = positiveInt(opts.hidden ?? dim, 'hidden');
-  const patience = positiveInt(opts.patience ?? 2, 'patience');
+  const patience = positiveInt(opts.patience ?? 1, 'patience');
 
   const timingsMs: Record<string, number> = {};
   const t0 = performance.now();
@@ -89,12 +89,13 @@ export async function trainModel(
 
   const ranker = trainRanker(d, towers.itemNet, towers.userNet, {
     hidden: 16,
-    epochs: 30,
+    epochs: 20,
+    patience: 4,
     lr: 0.01,
     candidates: 100,
     sessionMax: 5,
     maxUsers: scoringBudget(3e9, d.nItems * dim, 1000, 20000),
-    listsPerUser: 2,
+    listsPerUser: 1,
     seed,
     log,
   });
@@ -110,7 +111,7 @@ export async function trainModel(
     rankerWeights: ranker.net.weights(),
     vocabs: d.vocabs,
     training: {
-      params: { dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, userIdDropout: 0.2, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 2 },
+      params: { dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, userIdDropout: 0.2, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 1 },
       seed,
       epochs: towers.epochs,
       bestEpoch: towers.bestEpoch,

@@ -22,6 +22,8 @@ export interface RankerTrainOptions {
   candidates: number;
   /** Longest simulated session. */
   sessionMax: number;
+  /** Epochs without a lower validation loss before stopping. */
+  patience: number;
   /** Lists built from at most this many users. */
   maxUsers: number;
   /** Lists per user, each with its own random session length (more varied data per target). */
@@ -211,6 +213,7 @@ export function trainRanker(d: PreparedData, itemNet: TowerNet, userNet: TowerNe
     }
     const v = evaluateLists(net, lists, valLists);
     if (v.loss < best.loss) best = { loss: v.loss, epoch, snap: [net.w1, net.b1, net.w2, net.b2].map((a) => a.slice()) };
+    else if (epoch - best.epoch >= o.patience) break;
   }
   if (best.snap.length) [net.w1, net.b1, net.w2, net.b2].forEach((a, i) => a.set(best.snap[i]));
   else {

@@ -144,7 +144,7 @@ describe('export parity: onnxruntime computes what the trainer computes', () => 
       dim: 16, width: 24, hidden: 20, epochs: 1, batchSize: 128, lr: 0.01, temperature: 0.1, seed: 2, patience: 1,
       userIdDropout: 0.2, itemIdDropout: 0.1, maxValidationUsers: 100, log,
     });
-    const ranker = trainRanker(d, towers.itemNet, towers.userNet, { hidden: 8, epochs: 2, lr: 0.01, candidates: 50, sessionMax: 3, maxUsers: 100, listsPerUser: 2, seed: 2, log });
+    const ranker = trainRanker(d, towers.itemNet, towers.userNet, { hidden: 8, epochs: 2, lr: 0.01, candidates: 50, sessionMax: 3, maxUsers: 100, listsPerUser: 2, patience: 2, seed: 2, log });
     const dir = join(tmp, 'parity');
     await writeModelFolder(dir, {
       dim: 16, itemSpec: d.itemSpec, userSpec: d.userSpec, itemWeights: towers.itemNet.weights(), userWeights: towers.userNet.weights(),
