@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TwoTowerError } from '../shared/errors.js';
 import { RANK_FEATURES } from '../shared/rankFeatures.js';
@@ -247,6 +249,10 @@ let cudaProbe: Promise<string | null> | undefined;
 function probeCuda(): Promise<string | null> {
   cudaProbe ??= (async () => {
     if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return 'this onnxruntime-node build lists no CUDA backend';
+    // Looking for the provider library first spares a failing session creation, which onnxruntime
+    // reports on stderr, on every CPU-only machine.
+    const lib = cudaProviderLibrary();
+    if (lib && !existsSync(lib)) return `the CUDA provider library ${lib} is not installed (onnxruntime-node's CUDA download was skipped)`;
     const g = new GraphBuilder('probe');
     g.input('x', 'float32', [1]);
     g.op('Relu', ['x'], {}, 'y');
@@ -260,6 +266,18 @@ function probeCuda(): Promise<string | null> {
     }
   })();
   return cudaProbe;
+}
+
+/** Where onnxruntime-node looks for its CUDA provider library, or null when unknown. */
+function cudaProviderLibrary(): string | null {
+  try {
+    const binding = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const dir = join(dirname(binding), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    const name = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return join(dir, name);
+  } catch {
+    return null;
+  }
 }
 
 async function chooseDevice(want: Device | 'auto'): Promise<Device> {

@@ -63,6 +63,8 @@ export function trainTowers(d: PreparedData, o: TowerTrainOptions): TowerTrainRe
   const itemBufs = batchBuffers(itemNet, B);
   const userBufs = batchBuffers(userNet, B);
   const batchItems = new Int32Array(B);
+  const batchUsers = new Int32Array(B);
+  const batchEnds = new Int32Array(B);
   const batchLogQ = new Float32Array(B);
   const dU = new Float32Array(B * o.dim);
   const dV = new Float32Array(B * o.dim);
@@ -87,7 +89,13 @@ export function trainTowers(d: PreparedData, o: TowerTrainOptions): TowerTrainRe
         batchLogQ[r] = logQ[d.seqItem[p]];
       }
       fillItemRows(d, itemNet, batchItems, B, itemBufs, o.itemIdDropout, dropRng);
-      fillUserRows(d, userNet, order.subarray(start, start + B), B, userBufs, o.userIdDropout, dropRng);
+      for (let r = 0; r < B; r++) {
+        const p = order[start + r];
+        batchUsers[r] = d.seqUser[p];
+        batchEnds[r] = d.histEnd[p];
+      }
+      fillUserRowsAt(d, userNet, batchUsers, batchEnds, B, userBufs);
+      if (o.userIdDropout > 0) dropIds(userBufs[0] as Int32Array, B, o.userIdDropout, dropRng);
       const V = itemNet.forward(itemBufs, B);
       const U = userNet.forward(userBufs, B);
       lossSum += loss.run({ U, V, B, D: o.dim, items: batchItems, logQ: batchLogQ, temperature: o.temperature }, dU, dV);
@@ -103,7 +111,10 @@ export function trainTowers(d: PreparedData, o: TowerTrainOptions): TowerTrainRe
     epochs.push(stats);
     const rate = Math.round((batches * B) / (Math.max(1, stats.ms) / 1000));
     o.log(`epoch ${epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)} (${val.users.length} users), ${stats.ms} ms (${rate} pairs/s incl. validation)`);
-    if (recall > best) {
+    if (val.users.length === 0) {
+      // Nothing to validate on (no user has two interactions): train every epoch, keep the last.
+      bestEpoch = epoch;
+    } else if (recall > best) {
       best = recall;
       bestEpoch = epoch;
       bestSnap = { item: itemNet.snapshot(), user: userNet.snapshot() };
@@ -150,19 +161,8 @@ function batchBuffers(net: TowerNet, B: number): SlotData[] {
 /** Copies the encoded inputs of items into the batch buffers (row r = item items[r]). */
 export function fillItemRows(d: PreparedData, net: TowerNet, items: Int32Array, B: number, bufs: SlotData[], idDropout: number, rng: Random | null): void {
   net.slots.forEach((s, k) => copyRows(d.itemInputs[k], s.len, items, B, bufs[k]));
+  // The id input is always the first one (dataset.ts builds the specs).
   if (rng && idDropout > 0) dropIds(bufs[0] as Int32Array, B, idDropout, rng);
-}
-
-/** Fills user tower inputs for training positions: the user's features and history before the position. */
-function fillUserRows(d: PreparedData, net: TowerNet, positions: Int32Array, B: number, bufs: SlotData[], idDropout: number, rng: Random): void {
-  const users = new Int32Array(B);
-  const ends = new Int32Array(B);
-  for (let r = 0; r < B; r++) {
-    users[r] = d.seqUser[positions[r]];
-    ends[r] = d.histEnd[positions[r]];
-  }
-  fillUserRowsAt(d, net, users, ends, B, bufs);
-  if (idDropout > 0) dropIds(bufs[0] as Int32Array, B, idDropout, rng);
 }
 
 /**

@@ -40,4 +40,13 @@ describe('trainModel refuses bad training data', () => {
     expect(r.modelVersion).toMatch(/^m-/);
     expect((await stat(join(tmp, 'tiny', 'manifest.json'))).isFile()).toBe(true);
   });
+
+  it('trains every epoch when no user has an interaction to validate on', async () => {
+    const items = Array.from({ length: 10 }, (_, i) => item(`i${i}`));
+    const interactions = Array.from({ length: 50 }, (_, k) => click(`u${k}`, `i${k % 10}`, k));
+    const lines: string[] = [];
+    const r = await trainModel({ items, users: [], interactions }, join(tmp, 'noval'), { epochs: 3, batchSize: 16, dim: 4, log: (l) => lines.push(l) });
+    expect(lines.filter((l) => l.startsWith('epoch ')).length).toBe(3);
+    expect(r.validation.validation_users).toBe(0);
+  });
 });
