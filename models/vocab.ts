@@ -2,7 +2,7 @@
  * Vocabularies: string value <-> dense index, with index 0 reserved for unknown/padding.
  * Stored as a JSON array of strings (position i has index i + 1), one file per vocabulary.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TwoTowerError } from '../shared/errors.js';
 import type { ModelManifest, VocabRef } from './manifest.js';
@@ -64,8 +64,4 @@ export function parseVocabulary(text: string, name: string, ref: VocabRef): Voca
   if (values.length !== ref.size)
     throw new TwoTowerError('MODEL_CONTRACT', `${ref.file}: vocabulary '${name}' has ${values.length} values, manifest says ${ref.size}`, { file: ref.file });
   return new Vocab(values as string[]);
-}
-
-export async function writeVocabulary(dir: string, file: string, vocab: Vocab): Promise<void> {
-  await writeFile(join(dir, file), JSON.stringify(vocab.values));
 }
