@@ -186,6 +186,22 @@ describe('hot swap', () => {
   );
 });
 
+describe('rollback', () => {
+  it('flipping CURRENT back to the first version swaps back under load', async () => {
+    const serving = server.versions.get()!.id;
+    expect(serving).not.toBe(fx.versionId);
+    const load = continuousLoad(server.url, 4);
+    await waitFor('traffic', () => load.result.total > 20);
+    await flipCurrent(fx.store, fx.versionId);
+    await waitFor('the first version to serve again', () => (load.result.versions.get(fx.versionId) ?? 0) > 20);
+    const result = await load.stop();
+    expect(result.errors).toEqual([]);
+    expect([...result.statuses.keys()]).toEqual([200]);
+    expect(server.versions.get()!.id).toBe(fx.versionId);
+    await waitFor('the replaced version to close', () => server.versions.retiring === 0);
+  });
+});
+
 describe('load shedding', () => {
   it('a burst beyond the in-flight limit gets fast 503s and the service then recovers', async () => {
     const tiny = await serve({ store: fx.store, port: 0, logger: false, maxInFlight: 2, watch: false });
