@@ -67,7 +67,11 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
       usePrecomputed: opts.usePrecomputed ?? true,
       processMetrics: opts.processMetrics ?? true,
       microBatch: opts.microBatch,
-      reload: (o) => (reloader as VersionReloader).reload(o),
+      // The reloader needs the app's logger, so it is made just after; the port opens later still.
+      reload: (o) => {
+        if (!reloader) throw new Error('reload called before the ranker finished starting');
+        return reloader.reload(o);
+      },
     });
     app = built.app;
     const running = app;
