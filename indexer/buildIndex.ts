@@ -1,42 +1,62 @@
 /**
  * The nightly job: embed → index → per-user top-K → validate → publish.
  *
- * All work happens in STORE/tmp/<id>; only a build that passes its checks is fsynced, renamed into
- * STORE/versions/<id> and pointed to by CURRENT. A build that dies leaves CURRENT untouched.
+ * All work happens in STORE/tmp/<id> under the build lock; only a build that passes its checks is
+ * fsynced, renamed into STORE/versions/<id> and pointed to by CURRENT (publishVersion). A build
+ * that dies at any moment leaves CURRENT and every published version untouched; its leftovers are
+ * removed by the next build (or gc) once it holds the lock.
+ *
+ * The two cores: the HNSW build runs in a worker thread while the main thread embeds the users and
+ * writes the users store; HNSW queries then run in one worker per core while the main thread writes
+ * candidate lists; exact search and the towers use onnxruntime's intra-op threads.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadModel } from '../models/model.js';
 import type { UserQuery } from '../models/types.js';
-import { TwoTowerError } from '../shared/errors.js';
-import { createLogger, type Logger } from '../shared/log.js';
 import { LmdbCandidateWriter } from '../shared/candidates/lmdbCandidateStore.js';
 import { LmdbUserWriter } from '../shared/candidates/lmdbUserStore.js';
-import { writeFloat32File } from '../shared/store/binaryFiles.js';
+import { TwoTowerError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/log.js';
 import { acquireBuildLock } from '../shared/store/buildLock.js';
+import { crashPoint } from '../shared/store/crashPoint.js';
+import { cleanLeftovers } from '../shared/store/leftovers.js';
 import type { CheckResult, IndexManifest } from '../shared/store/types.js';
-import { flipCurrent, newVersionId, promote, tmpDir } from '../shared/store/versionStore.js';
-import { check, countBadVectors, overlapRecall } from './checks.js';
-import { embedInBatches } from './embedBatches.js';
+import { newVersionId, publishVersion, tmpDir } from '../shared/store/versionStore.js';
+import { check, countBadVectors, distinctShare, evenSample } from './checks.js';
+import { DEFAULTS } from './defaults.js';
+import { dryRunInputs } from './dryRun.js';
+import { embedCatalog, embedUsers } from './embedTables.js';
 import { ExactTopK } from './exactTopK.js';
-import { buildHnsw, searchHnsw } from './hnswIndex.js';
+import { buildHnswFiles, type HnswFiles } from './hnswBuild.js';
+import { queryHnswInWorkers, type CandidateChunk } from './hnswQuery.js';
 import { readIndexerInputs } from './inputs.js';
-import { computeUserTopK, type Retrieval } from './userTopK.js';
+import { recallOnSample, SampleRecorder } from './recallSample.js';
+import { planRetrieval } from './retrievalPlan.js';
+import { StageTimer } from './stageTimer.js';
+import { exactUserTopK, type Retrieval } from './userTopK.js';
+import { writeItemFiles } from './writeItemFiles.js';
 
 export interface BuildIndexOptions {
   data: string;
   model: string;
   store: string;
   topK?: number;
+  /** Rows per tower call and users per exact-search call. */
   batchSize?: number;
   M?: number;
   efConstruction?: number;
   ef?: number;
   retrieval?: Retrieval | 'auto';
+  /** Threads for HNSW queries and onnxruntime (default: the machine's cores). */
+  threads?: number;
   /** Minimum ANN recall@K against exact search on a user sample. */
   minRecall?: number;
   /** Minimum share of the catalog that appears in some user's candidates. */
   minCoverage?: number;
+  /** Minimum share of distinct item vectors (a collapsed tower gives the same vector for all). */
+  minDistinctItems?: number;
   recallSample?: number;
   device?: 'cpu' | 'cuda' | 'auto';
   /** Publish even when a check fails. */
@@ -51,131 +71,146 @@ export interface BuildIndexResult {
   published: boolean;
   dir: string | null;
   manifest: IndexManifest | null;
+  /** What a dry run found (counts), when it was one. */
+  dryRun?: { items: number; users: number; interactions: number; model: string };
 }
 
-/** Above this many multiply-adds, per-user top-K goes through HNSW instead of brute force. */
-const EXACT_FLOP_BUDGET = 2e11;
-/** How many histories items the user tower sees at most (the model truncates to its own limit). */
-const HISTORY_FOR_TOWER = 200;
+export { DEFAULTS } from './defaults.js';
 
 export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexResult> {
   const log = opts.logger ?? createLogger();
-  const topK = opts.topK ?? 100;
-  const batchSize = opts.batchSize ?? 1024;
-  const M = opts.M ?? 16;
-  const efConstruction = opts.efConstruction ?? 100;
-  const ef = Math.max(opts.ef ?? 100, topK);
-  const timings: Record<string, number> = {};
-  const timed = async <T>(stage: string, fn: () => Promise<T> | T): Promise<T> => {
-    const t0 = performance.now();
-    const r = await fn();
-    timings[stage] = Math.round(performance.now() - t0);
-    log.event('stage', { stage, ms: timings[stage] });
-    return r;
-  };
+  const topK = opts.topK ?? DEFAULTS.topK;
+  const batchSize = opts.batchSize ?? DEFAULTS.batchSize;
+  const M = opts.M ?? DEFAULTS.M;
+  const efConstruction = opts.efConstruction ?? DEFAULTS.efConstruction;
+  const ef = Math.max(opts.ef ?? DEFAULTS.ef, topK);
+  const threads = Math.max(1, opts.threads ?? os.availableParallelism());
+  const minRecall = opts.minRecall ?? DEFAULTS.minRecall;
+  const minCoverage = opts.minCoverage ?? DEFAULTS.minCoverage;
+  const minDistinct = opts.minDistinctItems ?? DEFAULTS.minDistinctItems;
+  const recallSample = opts.recallSample ?? DEFAULTS.recallSample;
+  const device = opts.device ?? 'cpu';
+  for (const [name, v] of Object.entries({ topK, batchSize, M, efConstruction })) {
+    if (!Number.isInteger(v) || v < 1) throw new TwoTowerError('BAD_INPUT', `${name} must be a positive integer, got ${v}`);
+  }
+  const startedAt = new Date();
+  const timer = new StageTimer(log);
 
-  const inputs = await timed('read_inputs', () => readIndexerInputs(opts.data));
-  const model = await timed('load_model', () => loadModel(opts.model, { device: opts.device ?? 'cpu' }));
-  const id = newVersionId();
+  const inputs = await timer.stage('read_inputs', () => {
+    const p = log.progress('read interactions', 0, 'rows');
+    return readIndexerInputs(opts.data, { onInteractions: (n) => p.tick(n) }).finally(() => p.end());
+  });
+  log.event('inputs', { items: inputs.items.size, users: inputs.users.size, interactions: inputs.interactions });
+  const model = await timer.stage('load_model', () => loadModel(opts.model, { device, intraOpThreads: threads }));
+  const id = newVersionId(startedAt);
   if (opts.dryRun) {
-    await model.close();
-    log.event('dry_run_ok', { items: inputs.items.length, users: inputs.userIds.length, interactions: inputs.interactions, model: model.modelVersion });
-    return { version: id, published: false, dir: null, manifest: null };
+    try {
+      await timer.stage('dry_run', () => dryRunInputs(inputs, model, batchSize));
+    } finally {
+      await model.close();
+    }
+    const summary = { items: inputs.items.size, users: inputs.users.size, interactions: inputs.interactions, model: model.modelVersion };
+    log.event('dry_run_ok', summary);
+    return { version: id, published: false, dir: null, manifest: null, dryRun: summary };
   }
 
   await fs.mkdir(opts.store, { recursive: true });
   const lock = await acquireBuildLock(opts.store);
   const build = path.join(tmpDir(opts.store), id);
+  const abort = new AbortController();
+  let hnswBuild: Promise<HnswFiles> | null = null;
   try {
-    // Leftovers of builds that died: the lock guarantees no live build owns them.
-    await fs.rm(tmpDir(opts.store), { recursive: true, force: true });
+    const cleaned = await cleanLeftovers(opts.store);
+    if (cleaned.length) log.event('cleaned_leftovers', { paths: cleaned });
     await fs.mkdir(build, { recursive: true });
     await fs.cp(opts.model, path.join(build, 'model'), { recursive: true });
 
-    const { items, userIds } = inputs;
+    const nItems = inputs.items.size;
+    const nUsers = inputs.users.size;
     const dim = model.dim;
-    const itemVectors = await timed('embed_items', () =>
-      embedInBatches(items, dim, batchSize, (b) => model.embedItems(b), log.progress('embed items', items.length)),
-    );
-    const hnsw = await timed('hnsw_build', () =>
-      buildHnsw(itemVectors, items.length, dim, { M, efConstruction, ef }, log.progress('hnsw build', items.length)),
-    );
-    await timed('write_items', async () => {
-      await writeFloat32File(path.join(build, 'item_embeddings.f32'), itemVectors);
-      await hnsw.writeIndex(path.join(build, 'hnsw.bin'));
-      await fs.writeFile(path.join(build, 'item_ids.json'), JSON.stringify(items.map((i) => i.itemId)));
-      const categories: string[] = [];
-      const catIndex = new Map<string, number>();
-      const category = items.map((it) => {
-        if (it.category === null) return -1;
-        let c = catIndex.get(it.category);
-        if (c === undefined) {
-          c = categories.push(it.category) - 1;
-          catIndex.set(it.category, c);
-        }
-        return c;
-      });
-      await fs.writeFile(path.join(build, 'item_meta.json'), JSON.stringify({ categories, category }));
-      await writeFloat32File(path.join(build, 'popularity.f32'), inputs.popularity);
-      const order = Array.from(inputs.popularity.keys()).sort((a, b) => inputs.popularity[b] - inputs.popularity[a] || a - b);
-      await fs.writeFile(path.join(build, 'popular.json'), JSON.stringify(order.slice(0, 1000)));
-    });
+    const checks: CheckResult[] = [];
+    const gate = (list: CheckResult[]) => {
+      checks.push(...list);
+      const failed = list.filter((c) => !c.passed);
+      // Fail fast: a broken tower is refused before minutes of HNSW work on garbage vectors.
+      if (failed.length && !opts.force) throw validationError(id, failed);
+    };
 
-    const empty = new Int32Array(0);
-    const seen = userIds.map((u) => inputs.histories.get(u) ?? empty);
-    const queries: UserQuery[] = userIds.map((u, i) => ({
-      userId: u,
-      user: inputs.usersById.get(u) ?? null,
-      history: Array.from(seen[i].subarray(Math.max(0, seen[i].length - HISTORY_FOR_TOWER)), (x) => items[x].itemId),
-    }));
-    const userVectors = await timed('embed_users', () =>
-      embedInBatches(queries, dim, batchSize, (b) => model.embedUsers(b), log.progress('embed users', queries.length)),
-    );
+    const items = await timer.stage('embed_items', () => embedCatalog(inputs, model, batchSize, log.progress('embed items', nItems)));
+    crashPoint('embed_items');
+    gate([
+      check('bad_item_vectors', countBadVectors(items.vectors, nItems, dim), '<=', 0, 'NaN/Inf or zero-norm item embeddings'),
+      check('item_vectors_distinct', distinctShare(items.vectors, nItems, dim), '>=', minDistinct, 'share of distinct vectors among up to 10k sampled items'),
+    ]);
 
-    const retrieval: Retrieval =
-      opts.retrieval && opts.retrieval !== 'auto' ? opts.retrieval : userIds.length * items.length * dim <= EXACT_FLOP_BUDGET ? 'exact' : 'hnsw';
-    const exact = await ExactTopK.create(itemVectors, items.length, dim);
-    const writer = new LmdbCandidateWriter(path.join(build, 'candidates.lmdb'));
-    const covered = new Uint8Array(items.length);
-    let usersWithCandidates = 0;
-    await timed('user_topk', () =>
-      computeUserTopK(
-        retrieval === 'exact' ? { kind: 'exact', exact } : { kind: 'hnsw', hnsw },
-        userVectors,
-        dim,
-        seen,
-        topK,
-        items.length,
+    // The build runs in a worker while this thread embeds the users and writes the other files.
+    const hnswParams = { M, efConstruction, ef };
+    hnswBuild = timer.stage('hnsw_build', () => buildHnswFiles(items.vectors, nItems, dim, hnswParams, build, 1, log.progress('hnsw build', nItems, 'items'), abort.signal));
+    hnswBuild.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
+
+    await timer.stage('write_items', () => writeItemFiles(build, inputs, items));
+    const usersDb = new LmdbUserWriter(path.join(build, 'users.lmdb'));
+    const userVectors = await timer.stage('embed_users', () =>
+      embedUsers(
+        inputs,
+        model,
         batchSize,
-        async (u, c) => {
-          if (c.items.length > 0) usersWithCandidates++;
-          for (let i = 0; i < c.items.length; i++) covered[c.items[i]] = 1;
-          await writer.put(userIds[u], c.items, c.scores);
+        async (_start, queries: UserQuery[]) => {
+          for (const q of queries) await usersDb.put(q.userId as string, { user: q.user, history: q.history });
         },
-        log.progress(`user top-${topK} (${retrieval})`, userIds.length, 'users'),
+        log.progress('embed users', nUsers),
       ),
     );
+    await usersDb.close();
+    crashPoint('embed_users');
+    gate([check('bad_user_vectors', countBadVectors(userVectors, nUsers, dim), '<=', 0, 'NaN/Inf or zero-norm user embeddings')]);
+
+    const plan = planRetrieval(nUsers, nItems, dim, threads, opts.retrieval);
+    log.event('retrieval', { ...plan });
+    const exact = await ExactTopK.create(items.vectors, nItems, dim, threads);
+    const { files, indexed } = await hnswBuild;
+    crashPoint('hnsw_build');
+
+    const writer = new LmdbCandidateWriter(path.join(build, 'candidates.lmdb'));
+    const covered = new Uint8Array(nItems);
+    const sample = new SampleRecorder(evenSample(nUsers, recallSample), topK);
+    let usersWithCandidates = 0;
+    let usersEligible = 0;
+    let lists = 0;
+    const emit = async (c: CandidateChunk) => {
+      for (let b = 0; b < c.count; b++) {
+        const u = c.start + b;
+        const n = c.lens[b];
+        const its = c.items.subarray(b * c.k, b * c.k + n);
+        if (n > 0) usersWithCandidates++;
+        // A user who has seen the whole catalog has nothing left to recommend.
+        if (inputs.histories.offsets[u + 1] - inputs.histories.offsets[u] < nItems) usersEligible++;
+        for (let i = 0; i < n; i++) covered[its[i]] = 1;
+        sample.offer(u, its);
+        await writer.put(inputs.users.ids[u], its, c.scores.subarray(b * c.k, b * c.k + n));
+        lists++;
+      }
+    };
+    const progress = log.progress(`user top-${topK} (${plan.retrieval})`, nUsers, 'users');
+    await timer.stage('user_topk', () =>
+      plan.retrieval === 'exact'
+        ? exactUserTopK(exact, userVectors, inputs.histories, topK, batchSize, emit, progress)
+        : queryHnswInWorkers({ files, dim, ef, k: topK, itemCount: nItems, threads }, userVectors, inputs.histories, emit, progress),
+    );
     await writer.close();
+    crashPoint('user_topk');
 
-    await timed('write_users', async () => {
-      const users = new LmdbUserWriter(path.join(build, 'users.lmdb'));
-      for (const q of queries) await users.put(q.userId as string, { user: q.user, history: q.history });
-      await users.close();
-    });
-
-    const checks = await timed('checks', async () => {
-      const annRecall = await sampleAnnRecall(exact, hnsw, userVectors, userIds.length, dim, topK, opts.recallSample ?? 200);
+    await timer.stage('checks', async () => {
+      const recall = await recallOnSample(plan.retrieval, sample, exact, files, userVectors, inputs.histories, topK, ef);
       let coveredCount = 0;
-      for (const c of covered) coveredCount += c;
-      const list: CheckResult[] = [
-        check(`ann_recall@${topK}`, annRecall, '>=', opts.minRecall ?? 0.95, `HNSW ef=${ef} against exact search on a user sample`),
-        check('bad_item_vectors', countBadVectors(itemVectors, items.length, dim), '<=', 0, 'NaN/Inf or zero-norm item embeddings'),
-        check('bad_user_vectors', countBadVectors(userVectors, userIds.length, dim), '<=', 0, 'NaN/Inf or zero-norm user embeddings'),
-        check('users_with_candidates', userIds.length ? usersWithCandidates / userIds.length : 1, '>=', 0.99, 'share of known users with a non-empty list'),
-        check('catalog_coverage', coveredCount / items.length, '>=', opts.minCoverage ?? 0.05, 'share of items in some candidate list'),
-        check('items_indexed', hnsw.getCurrentCount(), '==', items.length, 'items in the HNSW index against the catalog'),
-      ];
-      return list;
+      for (let i = 0; i < nItems; i++) coveredCount += covered[i];
+      gate([
+        check(`ann_recall@${topK}`, recall.value, '>=', minRecall, recall.detail),
+        check('users_with_candidates', usersEligible ? usersWithCandidates / usersEligible : 1, '>=', 1, 'share of known users (who have not seen every item) with a non-empty list'),
+        check('catalog_coverage', coveredCount / nItems, '>=', minCoverage, 'share of items in some candidate list'),
+        check('candidate_lists', lists, '==', nUsers, 'lists written against known users (users table plus interactions)'),
+        check('items_indexed', indexed, '==', nItems, 'items in the HNSW index against catalog rows'),
+      ]);
     });
     await exact.close();
     await model.close();
@@ -186,53 +221,57 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       createdAt: new Date().toISOString(),
       model: { version: model.modelVersion, dim, similarity: model.similarity, files: { ...model.fileHashes } },
       data: { dir: path.resolve(opts.data), files: inputs.files },
-      params: { topK, M, efConstruction, ef, retrieval, batchSize },
-      counts: { items: items.length, users: userIds.length, usersWithCandidates, interactions: inputs.interactions },
-      timingsMs: timings,
+      params: {
+        topK,
+        M,
+        efConstruction,
+        ef,
+        retrieval: plan.retrieval,
+        batchSize,
+        threads,
+        device,
+        hnswShards: files.length,
+        minRecall,
+        minCoverage,
+        minDistinctItems: minDistinct,
+        recallSample,
+        force: opts.force === true,
+        retrievalEstimateS: { exact: plan.exactS, hnsw: plan.hnswS, forced: plan.forced },
+      },
+      counts: { items: nItems, users: nUsers, usersWithCandidates, interactions: inputs.interactions },
+      timingsMs: { ...timer.timings, total: Math.round(performance.now() - timer.origin) },
       checks,
+      build: {
+        host: os.hostname(),
+        node: process.version,
+        cpus: os.availableParallelism(),
+        startedAt: startedAt.toISOString(),
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+        cleaned,
+      },
     };
-    await fs.writeFile(path.join(build, 'manifest.json'), JSON.stringify(manifest, null, 2));
-
     const failed = checks.filter((c) => !c.passed);
-    if (failed.length > 0 && !opts.force) {
-      throw new TwoTowerError(
-        'VALIDATION_FAILED',
-        `refusing to publish ${id}: ${failed.map((c) => `${c.name}=${c.value} (needs ${c.op} ${c.threshold})`).join('; ')}`,
-        { checks: failed },
-      );
-    }
+    log.event('checks', { passed: checks.length - failed.length, failed: failed.map((c) => c.name), checks });
+    await fs.writeFile(path.join(build, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    crashPoint('manifest');
+
     const t0 = performance.now();
-    const dir = await promote(opts.store, build, id);
-    await flipCurrent(opts.store, id);
-    timings.publish = Math.round(performance.now() - t0);
-    log.event('published', { version: id, checksFailed: failed.length });
+    const dir = await publishVersion(opts.store, build, id);
+    // After the manifest was written, so only in the log: the version folder is immutable now.
+    log.event('published', { version: id, checksFailed: failed.length, forced: failed.length > 0, publishMs: Math.round(performance.now() - t0), timingsMs: manifest.timingsMs });
     return { version: id, published: true, dir, manifest };
   } finally {
+    abort.abort();
+    if (hnswBuild) await hnswBuild.catch(() => undefined);
     await fs.rm(build, { recursive: true, force: true });
     await lock.release();
   }
 }
 
-async function sampleAnnRecall(
-  exact: ExactTopK,
-  hnsw: ReturnType<typeof buildHnsw>,
-  userVectors: Float32Array,
-  users: number,
-  dim: number,
-  k: number,
-  sample: number,
-): Promise<number> {
-  const n = Math.min(sample, users);
-  if (n === 0) return 1;
-  // An evenly spaced sample: deterministic, and spread over the whole user table.
-  const step = users / n;
-  const picked = new Float32Array(n * dim);
-  for (let s = 0; s < n; s++) picked.set(userVectors.subarray(Math.floor(s * step) * dim, (Math.floor(s * step) + 1) * dim), s * dim);
-  const ex = await exact.search(picked, n, k);
-  let sum = 0;
-  for (let s = 0; s < n; s++) {
-    const approx = searchHnsw(hnsw, picked.subarray(s * dim, (s + 1) * dim), ex.k);
-    sum += overlapRecall(ex.indices.subarray(s * ex.k, (s + 1) * ex.k), approx.items);
-  }
-  return sum / n;
+function validationError(id: string, failed: CheckResult[]): TwoTowerError {
+  return new TwoTowerError(
+    'VALIDATION_FAILED',
+    `refusing to publish ${id}: ${failed.map((c) => `${c.name}=${c.value} (needs ${c.op} ${c.threshold})`).join('; ')}`,
+    { checks: failed },
+  );
 }

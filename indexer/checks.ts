@@ -22,6 +22,23 @@ export function countBadVectors(m: Float32Array, rows: number, dim: number): num
   return bad;
 }
 
+/**
+ * The share of distinct rows among up to `sample` evenly spaced rows. A tower that collapsed
+ * (the same vector whatever the input) scores 1/sample here and would still pass the NaN and
+ * norm checks; a catalog of distinct items scores near 1.
+ */
+export function distinctShare(m: Float32Array, rows: number, dim: number, sample = 10_000): number {
+  const n = Math.min(rows, sample);
+  if (n === 0) return 1;
+  const seen = new Set<string>();
+  const bytes = new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
+  for (let s = 0; s < n; s++) {
+    const r = Math.floor((s * rows) / n);
+    seen.add(Buffer.from(bytes.subarray(r * dim * 4, (r + 1) * dim * 4)).toString('latin1'));
+  }
+  return seen.size / n;
+}
+
 /** |A ∩ B| / |A| for two top-K lists: the recall of an approximate list against the exact one. */
 export function overlapRecall(exact: ArrayLike<number>, approx: ArrayLike<number>): number {
   if (exact.length === 0) return 1;
@@ -30,6 +47,14 @@ export function overlapRecall(exact: ArrayLike<number>, approx: ArrayLike<number
   let hits = 0;
   for (let i = 0; i < exact.length; i++) if (set.has(exact[i])) hits++;
   return hits / exact.length;
+}
+
+/** `n` evenly spaced indices in [0, rows): deterministic, and spread over the whole table. */
+export function evenSample(rows: number, n: number): Int32Array {
+  const m = Math.min(rows, n);
+  const out = new Int32Array(m);
+  for (let s = 0; s < m; s++) out[s] = Math.floor((s * rows) / m);
+  return out;
 }
 
 function round(v: number): number {

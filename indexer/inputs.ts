@@ -1,69 +1,71 @@
 /**
- * Reads and cross-checks the indexer's inputs: the catalog, the users and the interactions.
- * Everything wrong is reported with file, row and column before any work is done.
+ * Reads and cross-checks the indexer's inputs into columnar form: dense indices for item and user
+ * ids, every user's history as one CSR structure, interaction counts per item.
+ *
+ * Only the id columns of the catalog and the users table are read here (a cheap pass, and every
+ * duplicate, missing column or unknown item is reported before any expensive work); their feature
+ * columns are read again batch by batch by the embedding stages, so no table is ever held as rows.
  */
 import path from 'node:path';
 import { InputError } from '../shared/errors.js';
-import { fileSha256, loadInteractions, loadItems, loadUsers, resolveTable } from '../shared/data/readers.js';
-import type { ItemRow, UserRow } from '../shared/data/types.js';
+import { buildHistories, type Histories } from '../shared/data/histories.js';
+import { IdIndex, scanIds } from '../shared/data/idIndex.js';
+import { loadInteractionColumns } from '../shared/data/interactionColumns.js';
+import { fileSha256, resolveTable } from '../shared/data/readers.js';
+
+export interface InputFile {
+  file: string;
+  sha256: string;
+  rows: number;
+}
 
 export interface IndexerInputs {
-  items: ItemRow[];
-  itemIndex: Map<string, number>;
-  /** Every known user: those in the users table and those with interactions, in first-seen order. */
-  userIds: string[];
-  usersById: Map<string, UserRow>;
-  /** Per user, the item indices they interacted with, oldest first. */
-  histories: Map<string, Int32Array>;
+  itemsFile: string;
+  usersFile: string | null;
+  interactionsFile: string;
+  /** Item ids in catalog order: item index i is row i + 1 of the catalog. */
+  items: IdIndex;
+  /** Users of the users table in file order, then users known only from interactions. */
+  users: IdIndex;
+  /** Users [0, usersInTable) are the rows of the users table. */
+  usersInTable: number;
+  histories: Histories;
   /** Interaction count per item. */
   popularity: Float32Array;
   interactions: number;
-  files: Record<string, { sha256: string; rows: number }>;
+  files: Record<string, InputFile>;
 }
 
-export async function readIndexerInputs(dataDir: string): Promise<IndexerInputs> {
+export interface ReadInputsOptions {
+  onInteractions?: (rows: number) => void;
+}
+
+export async function readIndexerInputs(dataDir: string, opts: ReadInputsOptions = {}): Promise<IndexerInputs> {
   const itemsFile = required(dataDir, 'items');
   const interactionsFile = required(dataDir, 'interactions');
   const usersFile = resolveTable(dataDir, 'users');
 
-  const items = await loadItems(itemsFile);
-  if (items.length === 0) throw new InputError({ file: itemsFile }, 'the catalog is empty: no items to index');
-  const itemIndex = new Map<string, number>();
-  items.forEach((it, i) => itemIndex.set(it.itemId, i));
+  // Hashing streams each file once more; it runs while the tables are parsed.
+  const hashes = Promise.all([itemsFile, interactionsFile, usersFile].map((f) => (f ? fileSha256(f) : Promise.resolve(''))));
+  hashes.catch(() => undefined);
 
-  const users = usersFile ? await loadUsers(usersFile) : [];
-  const usersById = new Map(users.map((u) => [u.userId, u]));
-  const userIds = users.map((u) => u.userId);
+  const { index: items } = await scanIds(itemsFile, 'item_id');
+  if (items.size === 0) throw new InputError({ file: itemsFile }, 'the catalog is empty: no items to index');
+  const users = usersFile ? (await scanIds(usersFile, 'user_id')).index : new IdIndex();
+  const usersInTable = users.size;
 
-  const interactions = await loadInteractions(interactionsFile);
-  const popularity = new Float32Array(items.length);
-  const perUser = new Map<string, { ts: number; item: number }[]>();
-  interactions.forEach((r, i) => {
-    const item = itemIndex.get(r.itemId);
-    if (item === undefined) {
-      throw new InputError({ file: interactionsFile, row: i + 1, column: 'item_id' }, `item '${r.itemId}' is not in the catalog ${path.basename(itemsFile)}`);
-    }
-    popularity[item]++;
-    let list = perUser.get(r.userId);
-    if (!list) {
-      list = [];
-      perUser.set(r.userId, list);
-      if (!usersById.has(r.userId)) userIds.push(r.userId);
-    }
-    list.push({ ts: r.timestamp, item });
-  });
-  const histories = new Map<string, Int32Array>();
-  for (const [u, list] of perUser) {
-    list.sort((a, b) => a.ts - b.ts);
-    histories.set(u, Int32Array.from(list, (e) => e.item));
-  }
+  const cols = await loadInteractionColumns(interactionsFile, items, users, { onBatch: opts.onInteractions });
+  const popularity = new Float32Array(items.size);
+  for (let r = 0; r < cols.rows; r++) popularity[cols.item[r]]++;
+  const histories = buildHistories(cols, users.size);
 
-  const files: IndexerInputs['files'] = {};
-  files[path.basename(itemsFile)] = { sha256: await fileSha256(itemsFile), rows: items.length };
-  files[path.basename(interactionsFile)] = { sha256: await fileSha256(interactionsFile), rows: interactions.length };
-  if (usersFile) files[path.basename(usersFile)] = { sha256: await fileSha256(usersFile), rows: users.length };
+  const [itemsHash, interactionsHash, usersHash] = await hashes;
+  const files: Record<string, InputFile> = {};
+  files[path.basename(itemsFile)] = { file: path.resolve(itemsFile), sha256: itemsHash, rows: items.size };
+  files[path.basename(interactionsFile)] = { file: path.resolve(interactionsFile), sha256: interactionsHash, rows: cols.rows };
+  if (usersFile) files[path.basename(usersFile)] = { file: path.resolve(usersFile), sha256: usersHash, rows: usersInTable };
 
-  return { items, itemIndex, userIds, usersById, histories, popularity, interactions: interactions.length, files };
+  return { itemsFile, usersFile, interactionsFile, items, users, usersInTable, histories, popularity, interactions: cols.rows, files };
 }
 
 function required(dir: string, table: 'items' | 'interactions'): string {

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import path from 'node:path';
 import { EXIT_CODES } from '../errors.js';
 import { action, floatOption, intOption } from './run.js';
+import { DEFAULTS as BUILD_DEFAULTS } from '../../indexer/defaults.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('twotower')
@@ -81,42 +82,71 @@ export async function main(argv: string[]): Promise<number> {
   const index = program.command('index').description('Build, list, roll back and clean index versions.');
   index
     .command('build')
-    .description('Embed the catalog and users, build HNSW, precompute per-user top-K, validate, publish a new version.')
+    .description(
+      'Embed the catalog and users, build HNSW, precompute per-user top-K, validate, publish a new version. ' +
+        'Exit codes: 0 published, 2 bad input, 3 model contract, 4 validation failed (nothing published), 5 store (e.g. locked), 1 internal error.',
+    )
     .requiredOption('--data <dir>', 'data folder (items, users, interactions)')
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--store <dir>', 'version store folder')
-    .option('--top-k <n>', 'candidates per user', intOption('top-k'), 100)
-    .option('--batch-size <n>', 'embedding and scoring batch size', intOption('batch-size'), 1024)
-    .option('--m <n>', 'HNSW M (links per node)', intOption('m'), 16)
-    .option('--ef-construction <n>', 'HNSW efConstruction', intOption('ef-construction'), 100)
-    .option('--ef <n>', 'HNSW query ef (at least top-k)', intOption('ef'), 100)
-    .addOption(new Option('--retrieval <kind>', 'per-user top-K by exact search or HNSW').choices(['auto', 'exact', 'hnsw']).default('auto'))
-    .addOption(new Option('--device <d>', 'ONNX execution provider').choices(['cpu', 'cuda', 'auto']).default('cpu'))
-    .option('--min-recall <x>', 'validation: minimum ANN recall@K against exact', floatOption('min-recall'), 0.95)
-    .option('--min-coverage <x>', 'validation: minimum catalog coverage of the candidate lists', floatOption('min-coverage'), 0.05)
+    .option('--top-k <n>', 'candidates per user', intOption('top-k'), BUILD_DEFAULTS.topK)
+    .option('--batch-size <n>', 'rows per tower call and users per exact-search call', intOption('batch-size'), BUILD_DEFAULTS.batchSize)
+    .option('--m <n>', 'HNSW M (links per node)', intOption('m'), BUILD_DEFAULTS.M)
+    .option('--ef-construction <n>', 'HNSW efConstruction', intOption('ef-construction'), BUILD_DEFAULTS.efConstruction)
+    .option('--ef <n>', 'HNSW query ef (at least top-k)', intOption('ef'), BUILD_DEFAULTS.ef)
+    .addOption(new Option('--retrieval <kind>', 'per-user top-K by exact search or HNSW (auto: by a cost estimate)').choices(['auto', 'exact', 'hnsw']).default('auto'))
+    .option('--threads <n>', 'worker threads for HNSW queries and onnxruntime (default: all cores)', intOption('threads'))
+    .addOption(new Option('--device <d>', 'ONNX execution provider (cuda fails if unavailable; auto falls back to cpu)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
+    .option('--min-recall <x>', 'validation: minimum ANN recall@K against exact', floatOption('min-recall'), BUILD_DEFAULTS.minRecall)
+    .option('--min-coverage <x>', 'validation: minimum catalog coverage of the candidate lists', floatOption('min-coverage'), BUILD_DEFAULTS.minCoverage)
+    .option('--recall-sample <n>', 'validation: users sampled for the recall check', intOption('recall-sample'), BUILD_DEFAULTS.recallSample)
     .option('--force', 'publish even if a check fails', false)
     .option('--dry-run', 'validate inputs and the model contract, build nothing', false)
+    .option('--json-log', 'JSON log lines on stderr even on a terminal', false)
     .action(
       action(async (o: IndexBuildCli) => {
         const { buildIndex } = await import('../../indexer/buildIndex.js');
-        const r = await buildIndex({
-          data: o.data,
-          model: o.model,
-          store: o.store,
-          topK: o.topK,
-          batchSize: o.batchSize,
-          M: o.m,
-          efConstruction: o.efConstruction,
-          ef: o.ef,
-          retrieval: o.retrieval,
-          device: o.device,
-          minRecall: o.minRecall,
-          minCoverage: o.minCoverage,
-          force: o.force,
-          dryRun: o.dryRun,
-        });
-        if (!r.published) console.log(`dry run: inputs and model are valid; nothing built`);
-        else console.log(`published ${r.version} in ${path.resolve(o.store)} (${r.manifest?.counts.items} items, ${r.manifest?.counts.users} users)`);
+        const { createLogger } = await import('../log.js');
+        const { readCurrent } = await import('../store/versionStore.js');
+        const store = path.resolve(o.store);
+        try {
+          const r = await buildIndex({
+            data: o.data,
+            model: o.model,
+            store: o.store,
+            topK: o.topK,
+            batchSize: o.batchSize,
+            M: o.m,
+            efConstruction: o.efConstruction,
+            ef: o.ef,
+            retrieval: o.retrieval,
+            threads: o.threads,
+            device: o.device,
+            minRecall: o.minRecall,
+            minCoverage: o.minCoverage,
+            recallSample: o.recallSample,
+            force: o.force,
+            dryRun: o.dryRun,
+            logger: createLogger({ json: o.jsonLog }),
+          });
+          if (r.dryRun) {
+            const d = r.dryRun;
+            console.log(`dry run: inputs and model ${d.model} are valid (${d.items} items, ${d.users} users, ${d.interactions} interactions); nothing built`);
+          } else if (r.manifest) {
+            const m = r.manifest;
+            const failed = m.checks.filter((c) => !c.passed).map((c) => c.name);
+            console.log(
+              `published ${r.version} in ${store} (${m.counts.items} items, ${m.counts.users} users, ` +
+                `${m.checks.length - failed.length}/${m.checks.length} checks passed${failed.length ? `, FORCED past ${failed.join(', ')}` : ''}, ` +
+                `${((m.timingsMs.total ?? 0) / 1000).toFixed(1)} s)`,
+            );
+          }
+        } catch (err) {
+          // The last stdout line always says what is serving, so a scheduler's log shows it.
+          const current = await readCurrent(store).catch(() => null);
+          if (!o.dryRun) console.log(`nothing published; CURRENT is ${current ?? '(none)'}`);
+          throw err;
+        }
       }),
     );
   index
@@ -131,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   index
     .command('rollback')
-    .description('Point CURRENT at the previous version (or --to VERSION).')
+    .description('Point CURRENT at the version before it (or --to VERSION). Does not wait for a running build.')
     .requiredOption('--store <dir>', 'version store folder')
     .option('--to <version>', 'version to make current')
     .action(
@@ -143,14 +173,19 @@ export async function main(argv: string[]): Promise<number> {
     );
   index
     .command('gc')
-    .description('Delete old versions, keeping the newest N, CURRENT and the version before it.')
+    .description('Delete old versions, keeping the newest N, CURRENT and the version before it, and clean leftovers of dead builds.')
     .requiredOption('--store <dir>', 'version store folder')
     .option('--keep <n>', 'versions to keep', intOption('keep'), 3)
+    .option('--dry-run', 'say what would be removed, remove nothing', false)
     .action(
-      action(async (o: { store: string; keep: number }) => {
-        const { gc } = await import('../store/versionStore.js');
-        const removed = await gc(o.store, o.keep);
-        console.log(removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove');
+      action(async (o: { store: string; keep: number; dryRun: boolean }) => {
+        const { collectGarbage } = await import('../store/versionStore.js');
+        const r = await collectGarbage(o.store, o.keep, { dryRun: o.dryRun });
+        const verb = o.dryRun ? 'would remove' : 'removed';
+        const parts = [r.removed.length ? `${verb} ${r.removed.join(', ')}` : 'no versions to remove'];
+        if (r.leftovers.length) parts.push(`${o.dryRun ? 'would clean' : 'cleaned'} ${r.leftovers.join(', ')}`);
+        parts.push(`kept ${r.kept.join(', ') || '(none)'}`);
+        console.log(parts.join('; '));
       }),
     );
 
@@ -225,9 +260,12 @@ interface IndexBuildCli {
   efConstruction: number;
   ef: number;
   retrieval: 'auto' | 'exact' | 'hnsw';
+  threads?: number;
   device: 'cpu' | 'cuda' | 'auto';
   minRecall: number;
   minCoverage: number;
+  recallSample: number;
   force: boolean;
   dryRun: boolean;
+  jsonLog: boolean;
 }

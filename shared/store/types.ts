@@ -11,11 +11,12 @@
  *     item_meta.json         { categories: string[], category: number[] (index into categories, -1 none) }
  *     popularity.f32         float32 per item: interaction count in the training data
  *     popular.json           number[]: item indices, most popular first (cold-start fallback)
- *     hnsw.bin               hnswlib-node index over item_embeddings (label = item index)
+ *     hnsw.bin               hnswlib-node index over item_embeddings (label = item index, 'ip' space)
  *     candidates.lmdb        LMDB: user id -> packed candidates (see shared/candidates)
  *     users.lmdb             LMDB: user id -> { user: UserRow, history: string[] } for known users
  *   tmp/                     builds in progress; leftovers of dead builds are removed
- *   build.lock               held by a running build
+ *   build.lock               held by a running build (or gc); see buildLock.ts
+ *   PUBLISHING               the id being promoted and flipped; see leftovers.ts
  */
 import type { HierarchicalNSW } from 'hnswlib-node';
 import type { TwoTowerModel } from '../../models/types.js';
@@ -36,11 +37,36 @@ export interface IndexManifest {
   version: string;
   createdAt: string;
   model: { version: string; dim: number; similarity: 'dot' | 'cosine'; files: Record<string, string> };
-  data: { dir: string; files: Record<string, { sha256: string; rows: number }> };
-  params: { topK: number; M: number; efConstruction: number; ef: number; retrieval: 'exact' | 'hnsw'; batchSize: number };
+  data: { dir: string; files: Record<string, { sha256: string; rows: number; file?: string }> };
+  params: IndexParams;
   counts: { items: number; users: number; usersWithCandidates: number; interactions: number };
+  /** Wall time of each stage; stages that overlap (hnsw_build with embed_users) each count fully. */
   timingsMs: Record<string, number>;
   checks: CheckResult[];
+  /** Where and how the build ran (absent in versions written before it was recorded). */
+  build?: BuildInfo;
+}
+
+/** Every parameter a build ran with, so that it can be reproduced. */
+export interface IndexParams {
+  topK: number;
+  M: number;
+  efConstruction: number;
+  ef: number;
+  retrieval: 'exact' | 'hnsw';
+  batchSize: number;
+  [extra: string]: unknown;
+}
+
+export interface BuildInfo {
+  host: string;
+  node: string;
+  cpus: number;
+  startedAt: string;
+  /** Peak resident memory of the building process, MB. */
+  peakRssMb: number;
+  /** Leftovers of dead builds that this build removed before starting. */
+  cleaned: string[];
 }
 
 /** Precomputed candidates of one user: item indices of the version, best first. */

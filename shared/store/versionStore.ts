@@ -9,6 +9,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TwoTowerError } from '../errors.js';
+import { acquireBuildLock } from './buildLock.js';
+import { crashPoint } from './crashPoint.js';
+import { PUBLISHING_FILE, cleanLeftovers, findLeftovers } from './leftovers.js';
 
 const VERSION_ID = /^v\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
@@ -76,8 +79,33 @@ export async function flipCurrent(store: string, id: string): Promise<void> {
   } finally {
     await fh.close();
   }
+  crashPoint('flip');
   await fs.rename(tmp, path.join(store, 'CURRENT'));
   await fsyncDir(store);
+}
+
+/**
+ * Publishes a finished build: PUBLISHING records the id first, so that a crash between the two
+ * renames (build into versions/, pointer over CURRENT) leaves a marked orphan that the next build
+ * or gc removes, instead of a never-served version that looks like the one before CURRENT.
+ */
+export async function publishVersion(store: string, buildDir: string, id: string): Promise<string> {
+  const marker = path.join(store, PUBLISHING_FILE);
+  const fh = await fs.open(marker, 'w');
+  try {
+    await fh.writeFile(`${id}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(store);
+  crashPoint('promote');
+  const dir = await promote(store, buildDir, id);
+  crashPoint('after_promote');
+  await flipCurrent(store, id);
+  crashPoint('after_flip');
+  await fs.rm(marker, { force: true });
+  return dir;
 }
 
 /** fsyncs every file under dir and the directories themselves, so a rename publishes durable data. */
@@ -131,22 +159,58 @@ export async function rollback(store: string, to?: string): Promise<{ from: stri
   return { from: current, to: target };
 }
 
-/** Removes old versions, keeping the newest `keep`, CURRENT and the version before CURRENT. */
+/** What gc removes, or would remove with dryRun. */
+export interface GcResult {
+  removed: string[];
+  kept: string[];
+  /** Leftovers of dead builds that were cleaned (tmp dirs, half-written pointer files, orphans). */
+  leftovers: string[];
+}
+
+/**
+ * Removes old versions, keeping the newest `keep`, CURRENT and the version before CURRENT, and
+ * cleans the leftovers of dead builds. Runs under the build lock, so it never races a build (a
+ * running build's tmp/ folder is not a leftover); a live build makes gc fail with STORE.
+ */
+export async function collectGarbage(store: string, keep: number, opts: { dryRun?: boolean } = {}): Promise<GcResult> {
+  if (!Number.isInteger(keep) || keep < 0) throw new TwoTowerError('BAD_INPUT', `keep must be a non-negative integer, got ${keep}`);
+  const lock = await acquireBuildLock(store);
+  try {
+    const leftovers = opts.dryRun ? await findLeftovers(store) : await cleanLeftovers(store);
+    const current = await readCurrent(store);
+    const versions = await listVersions(store);
+    const protect = new Set(versions.slice(Math.max(0, versions.length - keep)));
+    if (current) {
+      protect.add(current);
+      const i = versions.indexOf(current);
+      if (i > 0) protect.add(versions[i - 1]);
+    }
+    const removed: string[] = [];
+    for (const v of versions) {
+      if (protect.has(v)) continue;
+      // Oldest first, each removal complete before the next: an interrupted gc leaves whole versions.
+      if (!opts.dryRun) await removeVersion(store, v);
+      removed.push(v);
+    }
+    return { removed, kept: versions.filter((v) => protect.has(v)), leftovers };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** collectGarbage, answering only the removed versions. */
 export async function gc(store: string, keep: number): Promise<string[]> {
-  const current = await readCurrent(store);
-  const versions = await listVersions(store);
-  const protect = new Set(versions.slice(Math.max(0, versions.length - keep)));
-  if (current) {
-    protect.add(current);
-    const i = versions.indexOf(current);
-    if (i > 0) protect.add(versions[i - 1]);
-  }
-  const removed: string[] = [];
-  for (const v of versions) {
-    if (protect.has(v)) continue;
-    await fs.rm(versionDir(store, v), { recursive: true, force: true });
-    removed.push(v);
-  }
-  await fs.rm(tmpDir(store), { recursive: true, force: true });
-  return removed;
+  return (await collectGarbage(store, keep)).removed;
+}
+
+/**
+ * Deletes a version so that no reader ever sees it half-deleted under its real name: it is renamed
+ * into tmp/ first (atomic), then removed there. A crash in between leaves a tmp/ leftover.
+ */
+async function removeVersion(store: string, id: string): Promise<void> {
+  const trash = path.join(tmpDir(store), `gc-${id}`);
+  await fs.mkdir(tmpDir(store), { recursive: true });
+  await fs.rm(trash, { recursive: true, force: true });
+  await fs.rename(versionDir(store, id), trash);
+  await fs.rm(trash, { recursive: true, force: true });
 }

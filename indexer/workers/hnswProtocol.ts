@@ -1,0 +1,44 @@
+/** Jobs and messages between the indexer and its HNSW worker threads. */
+
+export interface HnswBuildJob {
+  kind: 'build';
+  /** Float32 item matrix, items × dim. */
+  vectors: SharedArrayBuffer;
+  dim: number;
+  /** Item rows [from, to) go into this index, labelled by their row. */
+  from: number;
+  to: number;
+  M: number;
+  efConstruction: number;
+  seed: number;
+  /** Where the index is written. */
+  file: string;
+}
+
+export interface HnswQueryJob {
+  kind: 'query';
+  /** Index files; more than one are shards whose results are merged. */
+  files: string[];
+  dim: number;
+  ef: number;
+  k: number;
+  itemCount: number;
+  /** Float32 user matrix, users × dim. */
+  users: SharedArrayBuffer;
+  /** Int32 histories (CSR): offsets (users + 1) and seen item indices. */
+  offsets: SharedArrayBuffer;
+  seenItems: SharedArrayBuffer;
+  /** Users [from, to), answered in chunks of `chunk` users. */
+  from: number;
+  to: number;
+  chunk: number;
+  /** Int32 per worker: chunks it may still send before the main thread consumes some. */
+  credits: SharedArrayBuffer;
+  slot: number;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; done: number }
+  | { type: 'chunk'; start: number; count: number; lens: Int32Array; items: Int32Array; scores: Float32Array }
+  | { type: 'done'; count: number }
+  | { type: 'error'; message: string };
