@@ -133,7 +133,11 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       checks.push(...list);
       const failed = list.filter((c) => !c.passed);
       // Fail fast: a broken tower is refused before minutes of HNSW work on garbage vectors.
-      if (failed.length && !opts.force) throw validationError(id, failed);
+      if (failed.length && !opts.force) {
+        const all = checks.filter((c) => !c.passed);
+        log.event('checks', { passed: checks.length - all.length, failed: all.map((c) => c.name), checks, published: false });
+        throw validationError(id, failed);
+      }
     };
 
     const items = await timer.stage('embed_items', () => embedCatalog(inputs, model, batchSize, log.progress('embed items', nItems)));
