@@ -1,8 +1,15 @@
 /** Starts a server script in a child process and waits for the URL it reports. */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface ChildServer {
   url: string;
+  /**
+   * CPU seconds the child has used so far (user + system, from /proc; NaN where there is none).
+   * CPU per request is the figure a busy shared machine disturbs least: latency there measures
+   * the neighbours as much as the server.
+   */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -20,8 +27,19 @@ export async function startChild(script: string, args: string[], timeoutMs = 300
       reject(new Error(`${script} exited with ${code} before starting`));
     });
   });
+  const statFile = `/proc/${child.pid}/stat`;
+  const ticksPerSecond = 100; // USER_HZ, fixed at 100 on Linux for /proc
   return {
     url,
+    cpuSeconds() {
+      try {
+        // Fields after the command name (which may contain spaces, hence the split on ') ').
+        const f = readFileSync(statFile, 'utf8').split(') ')[1].split(' ');
+        return (Number(f[11]) + Number(f[12])) / ticksPerSecond;
+      } catch {
+        return NaN;
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
 import { ensureBenchVersion } from './benchVersion.js';
-import { startChild } from './child.js';
+import { startChild, type ChildServer } from './child.js';
 import { percentile, runOpenLoop } from './openLoop.js';
 import { BENCH_DIR, BENCH_PARAMS } from './params.js';
 
@@ -60,6 +60,8 @@ interface Row {
   errors: number;
   non2xx: number;
   degradedShare: number | null;
+  /** Server CPU per answered request, microseconds. */
+  cpuUs: number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -78,8 +80,9 @@ const rankBody = (): string =>
 
 const rows: Row[] = [];
 
-async function openLoopRows(label: string, url: string, countDegraded: boolean, rates: number[]): Promise<void> {
+async function openLoopRows(label: string, url: string, countDegraded: boolean, rates: number[], server: ChildServer): Promise<void> {
   for (const rate of rates) {
+    const cpu0 = server.cpuSeconds();
     let degraded = 0;
     let ok = 0;
     const r = await runOpenLoop({
@@ -105,6 +108,7 @@ async function openLoopRows(label: string, url: string, countDegraded: boolean, 
       errors: r.errors,
       non2xx: r.non2xx,
       degradedShare: countDegraded ? (ok ? degraded / ok : 0) : null,
+      cpuUs: ((server.cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed),
     };
     rows.push(row);
     say(formatRow(row));
@@ -123,6 +127,7 @@ let floor: { rps: number; p50: number; p99: number };
 try {
   const emptyUrl = `${empty.url}/v1/empty`;
   await warm(emptyUrl);
+  const acCpu0 = empty.cpuSeconds();
   const ac = await autocannon({
     url: emptyUrl,
     method: 'POST',
@@ -132,9 +137,10 @@ try {
     body: rankBody(),
   });
   floor = { rps: ac.requests.average, p50: ac.latency.p50, p99: ac.latency.p99 };
-  rows.push({ path: 'empty route, closed loop (16 conn)', target: null, rps: floor.rps, p50: floor.p50, p95: NaN, p99: floor.p99, errors: ac.errors, non2xx: ac.non2xx, degradedShare: null });
+  const acCpuUs = ((empty.cpuSeconds() - acCpu0) * 1e6) / Math.max(1, ac.requests.total);
+  rows.push({ path: 'empty route, closed loop (16 conn)', target: null, rps: floor.rps, p50: floor.p50, p95: NaN, p99: floor.p99, errors: ac.errors, non2xx: ac.non2xx, degradedShare: null, cpuUs: acCpuUs });
   say(formatRow(rows[rows.length - 1]));
-  await openLoopRows('empty route', emptyUrl, false, args.rates);
+  await openLoopRows('empty route', emptyUrl, false, args.rates, empty);
 } finally {
   await empty.stop();
 }
@@ -151,7 +157,7 @@ for (const [mode, label] of paths) {
   try {
     const url = `${ranker.url}/v1/rank`;
     await warm(url);
-    await openLoopRows(label, url, true, rankerRates);
+    await openLoopRows(label, url, true, rankerRates, ranker);
   } finally {
     await ranker.stop();
   }
@@ -177,6 +183,26 @@ for (const [, label] of paths) {
   );
 }
 
+// CPU per request: the comparison a shared, noisy machine disturbs least. Rates where every
+// request was answered (no shedding) and at least 500/s (enough samples at 100 Hz accounting).
+const cpuPerRequest = (label: string): number => {
+  const xs = rows.filter((r) => r.path === label && r.target !== null && r.target >= 500 && r.non2xx === 0 && Number.isFinite(r.cpuUs)).map((r) => r.cpuUs);
+  xs.sort((a, b) => a - b);
+  return xs.length ? xs[Math.floor(xs.length / 2)] : NaN;
+};
+const cpuEmpty = cpuPerRequest('empty route');
+const cpuStatic = cpuPerRequest(paths[0][1]);
+const cpuDynamic = paths[1] ? cpuPerRequest(paths[1][1]) : NaN;
+console.log(
+  `\nserver CPU per request (median over unshed rates >= 500/s): empty route ${cpuEmpty.toFixed(0)} us, ` +
+    `static ${cpuStatic.toFixed(0)} us, dynamic ${Number.isFinite(cpuDynamic) ? cpuDynamic.toFixed(0) : '-'} us`,
+);
+console.log(
+  `  one core's worth: empty ${(1e6 / cpuEmpty).toFixed(0)} req/s, static ${(1e6 / cpuStatic).toFixed(0)} req/s ` +
+    `(${((100 * cpuEmpty) / cpuStatic).toFixed(0)}% of the empty route)` +
+    (Number.isFinite(cpuDynamic) ? `, dynamic ${(1e6 / cpuDynamic).toFixed(0)} req/s (precomputing saves ${(100 * (1 - cpuStatic / cpuDynamic)).toFixed(0)}% of the CPU)` : ''),
+);
+
 function formatRow(r: Row): string {
   const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
   return [
@@ -189,6 +215,7 @@ function formatRow(r: Row): string {
     String(r.errors).padStart(6),
     String(r.non2xx).padStart(7),
     (r.degradedShare === null ? '-' : `${(100 * r.degradedShare).toFixed(1)}%`).padStart(9),
+    (Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(0) : '-').padStart(8),
   ].join(' ');
 }
 
@@ -203,6 +230,7 @@ function formatTable(all: Row[]): string {
     'errors'.padStart(6),
     'non-2xx'.padStart(7),
     'degraded'.padStart(9),
+    'cpu us/r'.padStart(8),
   ].join(' ');
   return [head, '-'.repeat(head.length), ...all.map(formatRow)].join('\n');
 }

@@ -23,7 +23,7 @@ export interface ServeOptions {
   logger?: boolean;
   /** Per-request budget in milliseconds (default 20); null for no deadline. */
   budgetMs?: number | null;
-  /** Requests in flight past which /v1 routes answer 503 (default 32). */
+  /** Requests in flight past which /v1 routes answer 503 (default 64). */
   maxInFlight?: number;
   /** Bearer token for /admin/reload; defaults to $TWOTOWER_ADMIN_TOKEN; none disables admin. */
   adminToken?: string;
