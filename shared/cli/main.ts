@@ -195,10 +195,25 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--store <dir>', 'version store folder')
     .option('--port <p>', 'port', intOption('port'), 8080)
     .option('--host <h>', 'address to bind', '127.0.0.1')
+    .option('--budget-ms <ms>', 'per-request latency budget: past it, answer in retrieval order with degraded: true', intOption('budget-ms'), 20)
+    .option('--max-in-flight <n>', 'requests in flight past which /v1 routes shed load with 503 + Retry-After', intOption('max-in-flight'), 64)
+    .option('--no-watch', 'do not follow CURRENT (reload only through POST /admin/reload)')
+    .option('--micro-batch', 'coalesce ranker and user-tower runs of concurrent requests', false)
+    .option('--quiet', 'no request log lines', false)
+    .addHelpText('after', '\nPOST /admin/reload needs the bearer token in $TWOTOWER_ADMIN_TOKEN; without it the admin route is closed.')
     .action(
-      action(async (o: { store: string; port: number; host: string }) => {
+      action(async (o: { store: string; port: number; host: string; budgetMs: number; maxInFlight: number; watch: boolean; microBatch: boolean; quiet: boolean }) => {
         const { serve } = await import('../../ranker/serve.js');
-        const s = await serve({ store: o.store, port: o.port, host: o.host });
+        const s = await serve({
+          store: o.store,
+          port: o.port,
+          host: o.host,
+          budgetMs: o.budgetMs,
+          maxInFlight: o.maxInFlight,
+          watch: o.watch,
+          microBatch: o.microBatch,
+          logger: !o.quiet,
+        });
         console.log(`ranker listening on ${s.url}`);
         await new Promise<void>((resolve) => {
           const stop = () => void s.close().then(resolve);
