@@ -56,7 +56,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   console.log(formatEvalTable(report));
 
   if (!o.serve) return;
-  const server = await serve({ store, port: o.port });
+  const server = await serve({ store, port: o.port, logger: false });
   const userId = world.users[0].userId;
   const session = world.interactions.filter((r) => r.userId === world.users[1].userId).slice(-3).map((r) => r.itemId);
   const body = JSON.stringify({ userId, k: 10, session: { items: session } });
