@@ -10,7 +10,7 @@
  *      the user tower and an HNSW search.
  *
  * Flags: --rates 500,1000,... --duration S --connections N --budget-ms MS --max-in-flight N
- *        --micro-batch --rebuild --skip-dynamic
+ *        --micro-batch --rebuild --skip-dynamic --dir CACHE (default .twotower/bench-ranker)
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,7 @@ interface Args {
   rebuild: boolean;
   skipDynamic: boolean;
   microBatch: boolean;
+  dir: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     budgetMs: Number(get('budget-ms') ?? 20),
     maxInFlight: Number(get('max-in-flight') ?? DEFAULT_MAX_IN_FLIGHT),
     microBatch: argv.includes('--micro-batch'),
+    dir: get('dir') ?? BENCH_DIR,
     rebuild: argv.includes('--rebuild'),
     skipDynamic: argv.includes('--skip-dynamic'),
   };
@@ -70,7 +72,7 @@ const t0 = performance.now();
 const say = (s: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}\n`);
 
 const load0 = os.loadavg()[0];
-const version = await ensureBenchVersion(path.resolve(BENCH_DIR), BENCH_PARAMS, args.rebuild);
+const version = await ensureBenchVersion(path.resolve(args.dir), BENCH_PARAMS, args.rebuild);
 say(`version ${version.versionId}${version.buildSeconds === null ? ' (cached)' : `, built in ${version.buildSeconds}s`}`);
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
