@@ -14,6 +14,11 @@ export interface TrainingTables {
   items: ItemRow[];
   users: UserRow[];
   interactions: InteractionRow[];
+  /**
+   * Held-out rows for early stopping and the ranker (an evaluation protocol's validation split).
+   * Without them, each user's last interaction is held out instead.
+   */
+  validation?: InteractionRow[];
 }
 
 export const ITEM_TOWER_FILE = 'item_tower.onnx';
@@ -44,14 +49,32 @@ export interface PreparedData {
   seqUser: Int32Array;
   /** First position of the same user with the same timestamp: history of a position ends there. */
   histEnd: Int32Array;
-  /** Per user: the position held out for validation, or -1. */
+  /** Per user: the position held out for validation, or -1 (always -1 with explicit validation rows). */
   valPos: Int32Array;
   /** Positions used as training pairs (every position but the validation ones). */
   trainPos: Int32Array;
+  /** What validation and the ranker try to find, whichever way it was held out. */
+  heldOut: HeldOut;
   /** Training interactions per item. */
   itemCount: Float64Array;
   /** Category index per item (-1: none), for the ranker's category_match feature. */
   itemCategory: Int32Array;
+}
+
+/**
+ * Held-out targets per user, the same shape whether they are each user's last interaction or an
+ * explicit validation table.
+ */
+export interface HeldOut {
+  /** User indices with at least one target, ascending. */
+  users: Int32Array;
+  /** Per listed user: the user tower's history is the positions before this one. */
+  histEnd: Int32Array;
+  /** Per listed user: the items at positions userStart[u] .. seenEnd-1 are seen, never ranked. */
+  seenEnd: Int32Array;
+  /** CSR over listed users: the targets of row r are items[start[r] .. start[r+1]-1]. */
+  start: Int32Array;
+  items: Int32Array;
 }
 
 export function prepareData(data: TrainingTables, opts: { maxHistory: number; dim: number }): PreparedData {
@@ -151,7 +174,7 @@ export function prepareData(data: TrainingTables, opts: { maxHistory: number; di
   const nUsers = userVocab.size;
   const valPos = new Int32Array(nUsers).fill(-1);
   const stamp = new Int32Array(items.length).fill(-1);
-  for (let u = 0; u < nUsers; u++) {
+  for (let u = 0; u < nUsers && !data.validation; u++) {
     const a = seq.userStart[u];
     const b = seq.userStart[u + 1];
     if (b - a < 2) continue;
@@ -173,6 +196,8 @@ export function prepareData(data: TrainingTables, opts: { maxHistory: number; di
     itemCount[seq.seqItem[p]]++;
   }
 
+  const heldOut = data.validation ? explicitHeldOut(data.validation, itemVocab, userVocab, seq) : lastItemHeldOut(valPos, seq);
+
   const itemCategory = new Int32Array(items.length).fill(-1);
   const catVocab = vocabs.get('category');
   if (catVocab) for (let i = 0; i < items.length; i++) itemCategory[i] = catVocab.indexOf(items[i].category) - 1;
@@ -190,9 +215,54 @@ export function prepareData(data: TrainingTables, opts: { maxHistory: number; di
     ...seq,
     valPos,
     trainPos,
+    heldOut,
     itemCount,
     itemCategory,
   };
+}
+
+function lastItemHeldOut(valPos: Int32Array, seq: { seqItem: Int32Array; histEnd: Int32Array }): HeldOut {
+  const users: number[] = [];
+  for (let u = 0; u < valPos.length; u++) if (valPos[u] >= 0) users.push(u);
+  const pos = users.map((u) => valPos[u]);
+  return {
+    users: Int32Array.from(users),
+    // Interactions with the same timestamp as the target are not "before" it.
+    histEnd: Int32Array.from(pos, (p) => seq.histEnd[p]),
+    seenEnd: Int32Array.from(pos),
+    start: Int32Array.from({ length: users.length + 1 }, (_, r) => r),
+    items: Int32Array.from(pos, (p) => seq.seqItem[p]),
+  };
+}
+
+/** Validation rows per user; items the user also has in training are dropped (they are seen). */
+function explicitHeldOut(rows: InteractionRow[], items: Vocab, users: Vocab, seq: { userStart: Int32Array; seqItem: Int32Array }): HeldOut {
+  const byUser = new Map<number, number[]>();
+  rows.forEach((r, i) => {
+    const item = items.indexOf(r.itemId) - 1;
+    const user = users.indexOf(r.userId) - 1;
+    // A validation row must be about a known item and a user with training rows to be scored.
+    if (item < 0) throw new TwoTowerError('BAD_INPUT', `validation, row ${i + 1}: item '${r.itemId}' is not in the catalog`);
+    if (user < 0 || seq.userStart[user + 1] === seq.userStart[user]) return;
+    let list = byUser.get(user);
+    if (!list) byUser.set(user, (list = []));
+    list.push(item);
+  });
+  const list = [...byUser.keys()].sort((a, b) => a - b);
+  const out: number[] = [];
+  const start = [0];
+  const kept: number[] = [];
+  for (const u of list) {
+    const seen = new Set(seq.seqItem.subarray(seq.userStart[u], seq.userStart[u + 1]));
+    const targets = [...new Set(byUser.get(u)!)].filter((i) => !seen.has(i));
+    if (targets.length === 0) continue;
+    kept.push(u);
+    out.push(...targets);
+    start.push(out.length);
+  }
+  const users32 = Int32Array.from(kept);
+  const ends = users32.map((u) => seq.userStart[u + 1]);
+  return { users: users32, histEnd: ends, seenEnd: ends.slice(), start: Int32Array.from(start), items: Int32Array.from(out) };
 }
 
 function buildSequences(

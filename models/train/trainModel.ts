@@ -6,7 +6,7 @@ import { TwoTowerError } from '../../shared/errors.js';
 import type { InteractionRow, ItemRow, UserRow } from '../../shared/data/types.js';
 import { prepareData } from './dataset.js';
 import { trainRanker } from './trainRanker.js';
-import { trainTowers } from './trainTowers.js';
+import { chooseObjective, trainTowers, type TowerObjective } from './trainTowers.js';
 import { writeModelFolder } from './writeModel.js';
 
 export interface TrainOptions {
@@ -29,6 +29,23 @@ export interface TrainOptions {
   hidden?: number;
   /** Epochs without a better validation recall before stopping (default 1). */
   patience?: number;
+  /** 'full' softmax over the catalog, 'in-batch' sampled softmax, or 'auto' by catalog size (default). */
+  objective?: TowerObjective | 'auto';
+  /** What the user tower sees for a target: 'before' it in time, or the user's 'others' items. */
+  historyMode?: 'before' | 'others';
+  /** In-batch objective: logQ correction strength (default 1). */
+  logQWeight?: number;
+  /** Full objective: users per step (default 64). */
+  usersPerBatch?: number;
+  /** Full objective, 'others': share of a user's items that are targets per step (default 0.2). */
+  targetShare?: number;
+  /** Probability of hiding the user id in a training example (default 0.2). */
+  userIdDropout?: number;
+  /**
+   * The evaluation protocol whose training split this is: recorded in the manifest, so that
+   * `twotower eval --model` can check the model never saw that protocol's test rows.
+   */
+  protocol?: { name: string; seed: number; trainFingerprint: string };
   log?: (line: string) => void;
 }
 
@@ -39,7 +56,7 @@ export interface TrainResult {
 }
 
 export async function trainModel(
-  data: { items: ItemRow[]; users: UserRow[]; interactions: InteractionRow[] },
+  data: { items: ItemRow[]; users: UserRow[]; interactions: InteractionRow[]; validation?: InteractionRow[] },
   outDir: string,
   opts: TrainOptions = {},
 ): Promise<TrainResult> {
@@ -55,6 +72,9 @@ export async function trainModel(
   const width = positiveInt(opts.width ?? 2 * dim, 'width');
   const hidden = positiveInt(opts.hidden ?? dim, 'hidden');
   const patience = positiveInt(opts.patience ?? 1, 'patience');
+  const userIdDropout = opts.userIdDropout ?? 0.2;
+  if (!(userIdDropout >= 0 && userIdDropout <= 1)) throw new TwoTowerError('BAD_INPUT', `userIdDropout must be in [0, 1], got ${userIdDropout}`);
+  const historyMode = opts.historyMode ?? 'before';
 
   const timingsMs: Record<string, number> = {};
   const t0 = performance.now();
@@ -70,7 +90,13 @@ export async function trainModel(
   log(`data: ${d.nItems} items, ${d.nUsers} users, ${d.seqItem.length} interactions (${d.trainPos.length} training pairs)`);
   if (d.trainPos.length < 2) throw new TwoTowerError('BAD_INPUT', 'interactions: fewer than 2 training pairs; there is nothing to train on');
 
+  const objective = chooseObjective(d, { objective: opts.objective, dim });
   const towers = trainTowers(d, {
+    objective,
+    historyMode,
+    logQWeight: opts.logQWeight,
+    usersPerBatch: opts.usersPerBatch,
+    targetShare: opts.targetShare,
     dim,
     width,
     hidden,
@@ -80,7 +106,7 @@ export async function trainModel(
     temperature,
     seed,
     patience,
-    userIdDropout: 0.2,
+    userIdDropout,
     itemIdDropout: 0.1,
     maxValidationUsers: scoringBudget(1e9, d.nItems * dim, 500, 5000),
     log,
@@ -111,7 +137,14 @@ export async function trainModel(
     rankerWeights: ranker.net.weights(),
     vocabs: d.vocabs,
     training: {
-      params: { dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, userIdDropout: 0.2, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 1 },
+      params: {
+        dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, objective, historyMode,
+        ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
+        ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
+        ...(opts.targetShare !== undefined ? { targetShare: opts.targetShare } : {}),
+        userIdDropout, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 1,
+        ...(opts.protocol ? { protocol: opts.protocol.name, protocolSeed: opts.protocol.seed, trainFingerprint: opts.protocol.trainFingerprint } : {}),
+      },
       seed,
       epochs: towers.epochs,
       bestEpoch: towers.bestEpoch,

@@ -11,7 +11,8 @@ import type { RankerWeights } from '../towers.js';
 import { ADAM_B1, ADAM_B2, ADAM_EPS, Adam, adamLr } from './dense.js';
 import type { PreparedData } from './dataset.js';
 import { retrieveTopK } from './retrieve.js';
-import { embedAllItems, embedUsersAt } from './trainTowers.js';
+import { embedAllItems, embedUsersAt } from './towerInputs.js';
+import { markSeen } from './towerValidation.js';
 import type { TowerNet } from './towerNet.js';
 
 export interface RankerTrainOptions {
@@ -45,27 +46,31 @@ export interface RankerLists {
 }
 
 export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: RankerTrainOptions, rng: Random): RankerLists {
-  const users: number[] = [];
-  for (let u = 0; u < d.nUsers; u++) if (d.valPos[u] >= 0) users.push(u);
-  if (users.length > o.maxUsers) rng.shuffle(users).length = o.maxUsers;
-  users.sort((a, b) => a - b);
-  const nL = users.length * o.listsPerUser;
+  const h = d.heldOut;
+  const rows = Array.from({ length: h.users.length }, (_, r) => r);
+  if (rows.length > o.maxUsers) rng.shuffle(rows).length = o.maxUsers;
+  rows.sort((a, b) => a - b);
+  const nL = rows.length * o.listsPerUser;
   const N = Math.min(o.candidates, d.nItems);
   const F = RANK_FEATURES.length;
   const itemEmb = embedAllItems(d, itemNet);
   const D = itemNet.D;
 
-  const uArr = Int32Array.from({ length: nL }, (_, l) => users[Math.floor(l / o.listsPerUser)]);
+  // Held-out row of each list; its first target is the label, its other targets are left out of
+  // the list (they are neither the label nor a fair negative).
+  const rowOf = Int32Array.from({ length: nL }, (_, l) => rows[Math.floor(l / o.listsPerUser)]);
+  const uArr = rowOf.map((r) => h.users[r]);
   const sessionStart = new Int32Array(nL);
   for (let l = 0; l < nL; l++) {
-    const p = d.valPos[uArr[l]];
-    const s = Math.min(rng.int(o.sessionMax + 1), p - d.userStart[uArr[l]]);
-    sessionStart[l] = p - s;
+    const end = h.seenEnd[rowOf[l]];
+    const s = Math.min(rng.int(o.sessionMax + 1), end - d.userStart[uArr[l]]);
+    sessionStart[l] = end - s;
   }
   const userEmb = embedUsersAt(d, userNet, uArr, sessionStart);
   const got = retrieveTopK(userEmb, nL, itemEmb, d.nItems, D, N, (l, mark, stamp) => {
-    const u = uArr[l];
-    for (let p = d.userStart[u]; p < d.valPos[u]; p++) mark[d.seqItem[p]] = stamp;
+    const r = rowOf[l];
+    markSeen(d, r, mark, stamp);
+    for (let t = h.start[r] + 1; t < h.start[r + 1]; t++) mark[h.items[t]] = stamp;
   });
 
   const popularity = new Float32Array(d.nItems);
@@ -83,12 +88,12 @@ export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: To
     let n = 0;
     while (n < N && row[n] >= 0) n++;
     count[l] = n;
-    const want = d.seqItem[d.valPos[u]];
+    const want = h.items[h.start[rowOf[l]]];
     for (let k = 0; k < n; k++) if (row[k] === want) target[l] = k;
     const f = computeRankFeatures({
       candidates: row.subarray(0, n),
       retrievalScores: got.scores.subarray(l * N, l * N + n),
-      sessionItems: d.seqItem.subarray(sessionStart[l], d.valPos[u]),
+      sessionItems: d.seqItem.subarray(sessionStart[l], h.seenEnd[rowOf[l]]),
       embeddings: itemEmb,
       dim: D,
       popularity,

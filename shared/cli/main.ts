@@ -57,24 +57,45 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--dim <n>', 'embedding dimension', intOption('dim'), 32)
     .option('--epochs <n>', 'maximum epochs (early stopping may end sooner)', intOption('epochs'))
-    .option('--batch-size <n>', 'training batch size', intOption('batch-size'))
+    .option('--patience <n>', 'epochs without a better validation recall before stopping', intOption('patience'))
+    .option('--batch-size <n>', 'training batch size (in-batch objective)', intOption('batch-size'))
     .option('--lr <x>', 'learning rate', floatOption('lr'))
     .option('--temperature <x>', 'softmax temperature', floatOption('temperature'))
+    .option('--max-history <n>', 'most recent items the user tower reads', intOption('max-history'))
+    .addOption(new Option('--objective <o>', 'softmax over the whole catalog, in-batch sampled softmax, or chosen by catalog size').choices(['auto', 'full', 'in-batch']))
+    .addOption(new Option('--history-mode <m>', "what the user tower sees for a target: items 'before' it, or the user's 'others'").choices(['before', 'others']))
     .option('--seed <s>', 'random seed', intOption('seed'), 42)
+    .addOption(new Option('--protocol <p>', "train on an evaluation protocol's training split (then `eval --model` checks it)").choices(['random', 'temporal']))
+    .option('--protocol-seed <s>', 'protocol seed (random: default 2020)', intOption('protocol-seed'))
+    .option('--future <n>', 'temporal protocol: latest interactions per user to predict', intOption('future'))
+    .option('--session <n>', 'protocol session length', intOption('session'))
+    .option('--min-rating <x>', 'protocol: ratings at or above are kept (random: default 3)', floatOption('min-rating'))
     .action(
-      action(async (o: { data: string; out: string; dim: number; epochs?: number; batchSize?: number; lr?: number; temperature?: number; seed: number }) => {
+      action(async (o: TrainCli) => {
         const { loadTrainingData } = await import('../data/loadTrainingData.js');
         const { trainModel } = await import('../../models/train/trainModel.js');
-        const data = await loadTrainingData(o.data);
-        const r = await trainModel(data, o.out, {
+        const log = (line: string): void => void process.stderr.write(line + '\n');
+        const topts = {
           dim: o.dim,
           epochs: o.epochs,
+          patience: o.patience,
           batchSize: o.batchSize,
           lr: o.lr,
           temperature: o.temperature,
+          maxHistory: o.maxHistory,
+          objective: o.objective,
+          historyMode: o.historyMode,
           seed: o.seed,
-          log: (line) => process.stderr.write(line + '\n'),
-        });
+          log,
+        };
+        let r;
+        if (o.protocol) {
+          const { trainOnProtocol } = await import('../../models/eval/protocolTraining.js');
+          const popts = { seed: o.protocolSeed, future: o.future, session: o.session, minRating: o.minRating };
+          ({ result: r } = await trainOnProtocol(o.data, o.out, o.protocol, popts, topts));
+        } else {
+          r = await trainModel(await loadTrainingData(o.data), o.out, topts);
+        }
         console.log(`trained model ${r.modelVersion} into ${o.out}: ${JSON.stringify({ validation: r.validation, timingsMs: r.timingsMs })}`);
       }),
     );
@@ -225,16 +246,57 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('eval')
-    .description('Recall@K, NDCG@K and HitRate@K on held-out interactions for a version and a popularity baseline.')
-    .requiredOption('--store <dir>', 'version store folder')
-    .requiredOption('--data <dir>', 'data folder with the holdout table')
+    .description(
+      'Offline evaluation: a published version (--store, on the holdout table) or a model folder (--model, under --protocol), ' +
+        'with Recall/NDCG/MRR/HitRate/Precision/MAP@10,20,50,100, coverage, Gini, novelty, popularity and random baselines; ' +
+        'optionally compared with a base (--compare), gated (--gate) and reported (--report).',
+    )
+    .requiredOption('--data <dir>', 'data folder')
+    .option('--store <dir>', 'version store folder: evaluate a published version on the holdout table')
     .option('--version <id>', 'version to evaluate (default: CURRENT)')
-    .option('--json', 'print JSON instead of a table', false)
+    .option('--model <dir>', 'model folder: evaluate it under --protocol (exact retrieval over all items, ranker, baselines)')
+    .addOption(new Option('--protocol <p>', 'with --model: how the log is split').choices(['random', 'temporal']).default('random'))
+    .option('--protocol-seed <s>', 'protocol seed (random: default 2020)', intOption('protocol-seed'))
+    .option('--future <n>', 'temporal: latest interactions per user to predict (default 3)', intOption('future'))
+    .option('--session <n>', 'session length the ranker sees (default 5)', intOption('session'))
+    .option('--min-rating <x>', 'ratings at or above are kept (random: default 3)', floatOption('min-rating'))
+    .option('--train', "with --model: first train a starter model on the protocol's training split into --model", false)
+    .option('--candidates <n>', 'candidates the ranker re-scores per user (default 100)', intOption('candidates'))
+    .option('--max-users <n>', 'evaluate a seeded sample of at most this many users', intOption('max-users'))
+    .option('--allow-leak', "evaluate a model that was not trained on this protocol's training split", false)
+    .option('--compare <versionOrModel>', 'base to compare with on the same users: a version of --store, or a model folder with --model')
+    .option('--gate <condition>', 'e.g. "recall@20>=-0.005" ([view.]metric@K OP number; a difference with --compare); repeatable', collect, [])
+    .option('--bootstrap <n>', 'bootstrap resamples for --compare intervals', intOption('bootstrap'), 1000)
+    .option('--report <file>', 'write a self-contained HTML report')
+    .option('--json', 'print JSON instead of tables', false)
     .action(
-      action(async (o: { store: string; data: string; version?: string; json: boolean }) => {
-        const { evaluateVersion, formatEvalTable } = await import('../../models/eval/evaluate.js');
-        const report = await evaluateVersion({ store: o.store, data: o.data, version: o.version });
-        console.log(o.json ? JSON.stringify(report, null, 2) : formatEvalTable(report));
+      action(async (o: EvalCli) => {
+        const { runEvalCommand } = await import('../../models/eval/evalCommand.js');
+        const { TwoTowerError } = await import('../errors.js');
+        const r = await runEvalCommand({
+          data: o.data,
+          store: o.store,
+          version: o.version,
+          model: o.model,
+          protocol: o.protocol,
+          protocolSeed: o.protocolSeed,
+          future: o.future,
+          session: o.session,
+          minRating: o.minRating,
+          candidates: o.candidates,
+          maxUsers: o.maxUsers,
+          allowLeak: o.allowLeak,
+          train: o.train,
+          compare: o.compare,
+          gates: o.gate,
+          resamples: o.bootstrap,
+          report: o.report,
+          json: o.json,
+          log: (line) => void process.stderr.write(line + '\n'),
+        });
+        console.log(r.output);
+        const failed = r.gates.filter((g) => !g.passed);
+        if (failed.length) throw new TwoTowerError('VALIDATION_FAILED', `${failed.length} of ${r.gates.length} gates failed: ${failed.map((g) => g.gate.text).join('; ')}`);
       }),
     );
 
@@ -263,6 +325,51 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
+interface TrainCli {
+  data: string;
+  out: string;
+  dim: number;
+  epochs?: number;
+  patience?: number;
+  batchSize?: number;
+  lr?: number;
+  temperature?: number;
+  maxHistory?: number;
+  objective?: 'auto' | 'full' | 'in-batch';
+  historyMode?: 'before' | 'others';
+  seed: number;
+  protocol?: 'random' | 'temporal';
+  protocolSeed?: number;
+  future?: number;
+  session?: number;
+  minRating?: number;
+}
+
+interface EvalCli {
+  data: string;
+  store?: string;
+  version?: string;
+  model?: string;
+  protocol: string;
+  protocolSeed?: number;
+  future?: number;
+  session?: number;
+  minRating?: number;
+  train: boolean;
+  candidates?: number;
+  maxUsers?: number;
+  allowLeak: boolean;
+  compare?: string;
+  gate: string[];
+  bootstrap: number;
+  report?: string;
+  json: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 interface IndexBuildCli {
