@@ -6,15 +6,21 @@ export async function writeFloat32File(file: string, data: Float32Array): Promis
   await fs.writeFile(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 }
 
-export async function readFloat32File(file: string, expectedLength?: number): Promise<Float32Array> {
-  const buf = await fs.readFile(file);
-  if (buf.byteLength % 4 !== 0) throw new TwoTowerError('STORE', `${file}: size ${buf.byteLength} is not a whole number of float32 values`);
+/** `name` is how messages call the file (default: its path). */
+export async function readFloat32File(file: string, expectedLength?: number, name = file): Promise<Float32Array> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (err) {
+    throw new TwoTowerError('STORE', `${name}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (buf.byteLength % 4 !== 0) throw new TwoTowerError('STORE', `${name}: size ${buf.byteLength} is not a whole number of float32 values`);
   const out =
     buf.byteOffset % 4 === 0
       ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
       : new Float32Array(new Uint8Array(buf).buffer.slice(0));
   if (expectedLength !== undefined && out.length !== expectedLength) {
-    throw new TwoTowerError('STORE', `${file}: holds ${out.length} float32 values, expected ${expectedLength}`);
+    throw new TwoTowerError('STORE', `${name}: holds ${out.length} float32 values, expected ${expectedLength}`);
   }
   return out;
 }

@@ -1,9 +1,15 @@
 /**
  * Loads a published version into memory for the ranker and the evaluator.
  *
- * Every file is checked against the manifest (counts, dimensions) so that a damaged version is
- * refused at load with a message naming the file, instead of serving wrong answers later.
+ * First the version's files are verified against checksums.json (checksums.ts): hnswlib and LMDB
+ * crash the process on damaged files instead of reporting them, so nothing is handed to them
+ * unverified. Then every file is checked against the manifest (counts, dimensions, id uniqueness,
+ * index ranges) so that a version built wrong is refused at load with a message naming the file,
+ * instead of serving wrong answers later. Messages name files relative to the store
+ * (versions/<id>/...): they reach logs and the admin route, neither of which needs the host's
+ * folder layout.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { TwoTowerError } from '../errors.js';
@@ -11,8 +17,9 @@ import { loadModel } from '../../models/model.js';
 import { LmdbCandidateStore } from '../candidates/lmdbCandidateStore.js';
 import { LmdbUserStore } from '../candidates/lmdbUserStore.js';
 import { readFloat32File, readJsonFile } from './binaryFiles.js';
+import { verifyChecksums } from './checksums.js';
 import type { IndexManifest, LoadedVersion } from './types.js';
-import { readCurrent, versionDir } from './versionStore.js';
+import { readCurrent, versionDir, versionsDir } from './versionStore.js';
 
 export { readCurrent } from './versionStore.js';
 
@@ -25,48 +32,80 @@ export interface LoadVersionOptions {
 export async function loadVersion(store: string, versionId?: string, opts: LoadVersionOptions = {}): Promise<LoadedVersion> {
   const id = versionId ?? (await readCurrent(store));
   if (!id) throw new TwoTowerError('STORE', `no published version in ${store} (CURRENT is missing)`);
-  const dir = versionDir(store, id);
-  const manifest = await readJsonFile<IndexManifest>(path.join(dir, 'manifest.json'));
-  if (manifest.format !== 'twotower-index/1' || manifest.version !== id) {
-    throw new TwoTowerError('STORE', `${path.join(dir, 'manifest.json')}: not a manifest of version ${id}`);
-  }
-  const dim = manifest.model.dim;
-  const n = manifest.counts.items;
+  const dir = versionDir(store, id); // refuses an id that is not a plain version id
+  const label = `versions/${id}`;
+  const at = (file: string) => `${label}/${file}`;
+  await assertPlainFolder(store, dir, label);
+  await verifyChecksums(dir, label);
 
-  const itemIds = await readJsonFile<string[]>(path.join(dir, 'item_ids.json'));
+  const manifest = await readStoreJson<IndexManifest>(dir, 'manifest.json', label);
+  if (!manifest || manifest.format !== 'twotower-index/1' || manifest.version !== id) {
+    throw new TwoTowerError('STORE', `${at('manifest.json')}: not a manifest of version ${id}`);
+  }
+  const dim = manifest.model?.dim;
+  const n = manifest.counts?.items;
+  if (!isCount(dim) || dim === 0) throw new TwoTowerError('STORE', `${at('manifest.json')}: model.dim must be a positive integer, got ${String(dim)}`);
+  if (!isCount(n) || n === 0) throw new TwoTowerError('STORE', `${at('manifest.json')}: counts.items must be a positive integer, got ${String(n)}`);
+
+  const itemIds = await readStoreJson<string[]>(dir, 'item_ids.json', label);
   if (!Array.isArray(itemIds) || itemIds.length !== n) {
-    throw new TwoTowerError('STORE', `${path.join(dir, 'item_ids.json')}: expected ${n} item ids`);
+    throw new TwoTowerError('STORE', `${at('item_ids.json')}: expected ${n} item ids`);
   }
   const itemIndex = new Map<string, number>();
-  itemIds.forEach((itemId, i) => itemIndex.set(itemId, i));
-
-  const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim);
-  const popularity = await readFloat32File(path.join(dir, 'popularity.f32'), n);
-  const meta = await readJsonFile<{ categories: string[]; category: number[] }>(path.join(dir, 'item_meta.json'));
-  if (!Array.isArray(meta.category) || meta.category.length !== n) {
-    throw new TwoTowerError('STORE', `${path.join(dir, 'item_meta.json')}: expected a category for each of ${n} items`);
+  for (let i = 0; i < n; i++) {
+    const itemId = itemIds[i];
+    if (typeof itemId !== 'string' || itemId === '') throw new TwoTowerError('STORE', `${at('item_ids.json')}: entry ${i} is not a non-empty string`);
+    const first = itemIndex.get(itemId);
+    // A duplicate would make one of the two items unreachable by id and the other appear twice.
+    if (first !== undefined) throw new TwoTowerError('STORE', `${at('item_ids.json')}: item id '${itemId}' appears twice (entries ${first} and ${i})`);
+    itemIndex.set(itemId, i);
   }
-  const popular = Int32Array.from(await readJsonFile<number[]>(path.join(dir, 'popular.json')));
+
+  const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim, at('item_embeddings.f32'));
+  const popularity = await readFloat32File(path.join(dir, 'popularity.f32'), n, at('popularity.f32'));
+  const meta = await readStoreJson<{ categories: string[]; category: number[] }>(dir, 'item_meta.json', label);
+  if (!meta || !Array.isArray(meta.categories) || !Array.isArray(meta.category) || meta.category.length !== n) {
+    throw new TwoTowerError('STORE', `${at('item_meta.json')}: expected a category for each of ${n} items`);
+  }
+  const itemCategory = Int32Array.from(meta.category);
+  const badCategory = meta.category.findIndex((c) => !Number.isInteger(c) || c < -1 || c >= meta.categories.length);
+  if (badCategory >= 0) {
+    throw new TwoTowerError('STORE', `${at('item_meta.json')}: category of item ${badCategory} is ${String(meta.category[badCategory])}, not -1 or an index into ${meta.categories.length} categories`);
+  }
+  const popularList = await readStoreJson<number[]>(dir, 'popular.json', label);
+  if (!Array.isArray(popularList)) throw new TwoTowerError('STORE', `${at('popular.json')}: expected an array of item indices`);
+  const badPopular = popularList.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= n);
+  if (badPopular >= 0) throw new TwoTowerError('STORE', `${at('popular.json')}: entry ${badPopular} is ${String(popularList[badPopular])}, not an item index below ${n}`);
+  const popular = Int32Array.from(popularList);
 
   const hnsw = new hnswlib.HierarchicalNSW('ip', dim);
-  const hnswFile = path.join(dir, 'hnsw.bin');
   try {
-    await hnsw.readIndex(hnswFile);
+    await hnsw.readIndex(path.join(dir, 'hnsw.bin'));
   } catch (err) {
-    throw new TwoTowerError('STORE', `${hnswFile}: cannot read HNSW index (${(err as Error).message})`);
+    throw new TwoTowerError('STORE', `${at('hnsw.bin')}: cannot read HNSW index (${(err as Error).message})`);
   }
   if (hnsw.getCurrentCount() !== n) {
-    throw new TwoTowerError('STORE', `${hnswFile}: holds ${hnsw.getCurrentCount()} items, manifest says ${n}`);
+    throw new TwoTowerError('STORE', `${at('hnsw.bin')}: holds ${hnsw.getCurrentCount()} items, manifest says ${n}`);
   }
-  hnsw.setEf(opts.ef ?? manifest.params.ef);
+  hnsw.setEf(opts.ef ?? manifest.params?.ef ?? 100);
 
   const model = await loadModel(path.join(dir, 'model'), { device: opts.device ?? 'cpu' });
   if (model.modelVersion !== manifest.model.version || model.dim !== dim) {
     await model.close();
-    throw new TwoTowerError('STORE', `${dir}/model: model ${model.modelVersion} (dim ${model.dim}) does not match the manifest`);
+    throw new TwoTowerError('STORE', `${label}/model: model ${model.modelVersion} (dim ${model.dim}) does not match the manifest (model ${manifest.model.version}, dim ${dim})`);
   }
-  const candidates = new LmdbCandidateStore(path.join(dir, 'candidates.lmdb'));
-  const users = new LmdbUserStore(path.join(dir, 'users.lmdb'));
+  let candidates: LmdbCandidateStore | undefined;
+  let users: LmdbUserStore | undefined;
+  try {
+    candidates = new LmdbCandidateStore(path.join(dir, 'candidates.lmdb'));
+    users = new LmdbUserStore(path.join(dir, 'users.lmdb'));
+  } catch (err) {
+    // Nothing else owns the model's sessions yet: a refused version must not leak them.
+    await Promise.all([candidates?.close(), model.close()].map((p) => p?.catch(() => undefined)));
+    throw new TwoTowerError('STORE', `${label}: cannot open the LMDB stores (${(err as Error).message})`);
+  }
+  const openCandidates = candidates;
+  const openUsers = users;
 
   return {
     id,
@@ -76,16 +115,48 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
     itemIndex,
     dim,
     embeddings,
-    itemCategory: Int32Array.from(meta.category),
+    itemCategory,
     categories: meta.categories,
     popularity,
     popular,
     hnsw,
-    candidates,
-    users,
+    candidates: openCandidates,
+    users: openUsers,
     model,
     async close() {
-      await Promise.all([candidates.close(), users.close(), model.close()]);
+      await Promise.all([openCandidates.close(), openUsers.close(), model.close()]);
     },
   };
+}
+
+function isCount(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+async function readStoreJson<T>(dir: string, file: string, label: string): Promise<T> {
+  try {
+    return await readJsonFile<T>(path.join(dir, file));
+  } catch (err) {
+    // readJsonFile names the absolute path; the store-relative name says the same to a reader.
+    throw new TwoTowerError('STORE', (err as Error).message.split(path.join(dir, file)).join(`${label}/${file}`));
+  }
+}
+
+/**
+ * The version folder must be a real folder directly under versions/: a symbolic link there would
+ * serve files from outside the store, which the build never wrote and nothing keeps immutable.
+ */
+async function assertPlainFolder(store: string, dir: string, label: string): Promise<void> {
+  let st;
+  try {
+    st = await fs.lstat(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TwoTowerError('STORE', code === 'ENOENT' ? `${label}: no such version in the store` : `${label}: cannot read (${code ?? 'error'})`);
+  }
+  if (st.isSymbolicLink()) throw new TwoTowerError('STORE', `${label}: is a symbolic link; a version must be a folder inside the store`);
+  if (!st.isDirectory()) throw new TwoTowerError('STORE', `${label}: is not a folder`);
+  const real = await fs.realpath(dir);
+  const root = await fs.realpath(versionsDir(store));
+  if (path.dirname(real) !== root) throw new TwoTowerError('STORE', `${label}: resolves outside the store's versions folder`);
 }

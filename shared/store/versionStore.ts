@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TwoTowerError } from '../errors.js';
 import { acquireBuildLock } from './buildLock.js';
+import { writeChecksums } from './checksums.js';
 import { crashPoint } from './crashPoint.js';
 import { PUBLISHING_FILE, cleanLeftovers, findLeftovers } from './leftovers.js';
 
@@ -85,11 +86,15 @@ export async function flipCurrent(store: string, id: string): Promise<void> {
 }
 
 /**
- * Publishes a finished build: PUBLISHING records the id first, so that a crash between the two
- * renames (build into versions/, pointer over CURRENT) leaves a marked orphan that the next build
- * or gc removes, instead of a never-served version that looks like the one before CURRENT.
+ * Publishes a finished build. checksums.json records every file first (loadVersion refuses a
+ * version whose files changed, before native code reads them). PUBLISHING then records the id, so
+ * that a crash between the two renames (build into versions/, pointer over CURRENT) leaves a
+ * marked orphan that the next build or gc removes, instead of a never-served version that looks
+ * like the one before CURRENT.
  */
 export async function publishVersion(store: string, buildDir: string, id: string): Promise<string> {
+  // Recorded while the build is still private in tmp/: a crash here leaves only a tmp/ leftover.
+  await writeChecksums(buildDir);
   const marker = path.join(store, PUBLISHING_FILE);
   const fh = await fs.open(marker, 'w');
   try {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildIndex } from '../../indexer/buildIndex.js';
 import { silentLogger } from '../../shared/log.js';
+import { writeChecksums } from '../../shared/store/checksums.js';
 import { loadVersion } from '../../shared/store/loadVersion.js';
 import type { IndexManifest } from '../../shared/store/types.js';
 import { flipCurrent, listVersions, readCurrent, versionDir } from '../../shared/store/versionStore.js';
@@ -31,13 +32,14 @@ afterAll(async () => {
   if (root) await fs.rm(root, { recursive: true, force: true });
 });
 
-/** A copy of the real version under another id: as loadable as the original. */
+/** A copy of the real version under another id, its checksums re-recorded: as loadable as the original. */
 async function addVersion(id: string): Promise<void> {
   const src = versionDir(built, (await readCurrent(built)) as string);
   const dest = versionDir(store, id);
   await fs.cp(src, dest, { recursive: true });
   const m = JSON.parse(await fs.readFile(path.join(dest, 'manifest.json'), 'utf8')) as IndexManifest;
   await fs.writeFile(path.join(dest, 'manifest.json'), JSON.stringify({ ...m, version: id }));
+  await writeChecksums(dest);
 }
 
 let k = 0;
