@@ -1,0 +1,155 @@
+/**
+ * Area 2, hot swap under load. The ranker serves a store over a real socket while an open-loop
+ * generator in another process sends a steady rate of realistic requests (known and cold users,
+ * a session of 5, k=20). First a phase without swaps, then a phase in which K new versions are
+ * built by the indexer CLI (a separate process, as in production) and published one after another,
+ * with one corrupt version published in between. Every request must succeed, every answer must
+ * carry a version that was published (never the corrupt one), and each replaced version must be
+ * released. p99 with and without swaps is reported; only the soak run bounds it, generously.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve, type RunningRanker } from '../../ranker/serve.js';
+import { startCli } from '../indexer/fixture.js';
+import { buildFixture, currentId, publishCorrupt, type Corruption, type RankerFixture } from '../ranker/fixture.js';
+import { parsePrometheusText } from '../ranker/prometheusText.js';
+import { fmt, percentile, report, sampleRss, size, SOAK, startLoadChild, timeout, waitFor, type LoadChild } from './helpers.js';
+import type { LoadResult } from './loadGen.js';
+
+const K = size(2, 10);
+const RATE = size(150, 300);
+const BASELINE_S = size(4, 30);
+const CONNECTIONS = 32;
+
+let fx: RankerFixture;
+let server: RunningRanker;
+let load: LoadChild;
+let bodies: string[];
+
+beforeAll(async () => {
+  fx = await buildFixture({ seed: 21 });
+  server = await serve({ store: fx.store, port: 0, logger: false, adminToken: 'swap-token', pollMs: 200, processMetrics: false });
+  load = await startLoadChild();
+  const items = fx.world.items.map((i) => i.itemId);
+  const users = [...new Set(fx.world.interactions.map((r) => r.userId))];
+  // Nine in ten known users (precomputed lists), one in ten unknown (live user tower + HNSW).
+  bodies = Array.from({ length: 3000 }, (_, i) =>
+    JSON.stringify({
+      userId: i % 10 === 9 ? `cold-${i}` : users[(i * 7) % users.length],
+      k: 20,
+      session: { items: [0, 1, 2, 3, 4].map((j) => items[(i * 13 + j * 131) % items.length]) },
+    }),
+  );
+});
+
+afterAll(async () => {
+  await load?.close();
+  await server?.close();
+  await fx?.cleanup();
+});
+
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const m = parsePrometheusText(await server.metrics.render());
+  return m.samples.some((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels)) ? m.value(name, labels) : 0;
+}
+
+/** A real nightly build in its own process; resolves with the version it published. */
+async function buildWithCli(): Promise<string> {
+  const { done } = startCli(['index', 'build', '--data', fx.data, '--model', fx.model, '--store', fx.store, '--top-k', '50', '--min-recall', '0.5', '--json-log']);
+  const run = await done;
+  if (run.code !== 0) throw new Error(`index build failed (${run.code ?? run.signal}): ${run.stderr.slice(-2000)}`);
+  return currentId(fx.store);
+}
+
+function failuresOf(r: LoadResult): number {
+  return r.completed - r.okMs.length + r.errors;
+}
+
+describe('hot swap under a steady load', () => {
+  it(
+    `${K} versions and one corrupt one published under ${RATE} req/s: no failed request, only published versions served`,
+    async () => {
+      const rss = sampleRss();
+      const base = await load.run({ url: server.url, path: '/v1/rank', mode: 'open', rate: RATE, durationS: BASELINE_S, connections: CONNECTIONS, bodies });
+      expect(failuresOf(base), base.failures.join('\n')).toBe(0);
+      expect(Object.keys(base.versions)).toEqual([fx.versionId]);
+
+      const swappedBefore = await metric('twotower_version_loads_total', { outcome: 'swapped' });
+      const refusedBefore = await metric('twotower_version_loads_total', { outcome: 'refused' });
+      const published = [fx.versionId];
+      let corrupt = '';
+      const swapTimesMs: number[] = [];
+      // Epoch-ms windows, to split the latencies: while the indexer builds beside the ranker
+      // (CPU contention on 2 cores), and while the ranker loads, verifies, warms and swaps.
+      const now = () => performance.timeOrigin + performance.now();
+      const buildWindows: [number, number][] = [];
+      const reloadWindows: [number, number][] = [];
+      // Long enough for any run; stopped as soon as the last version serves.
+      const during = load.run({ url: server.url, path: '/v1/rank', mode: 'open', rate: RATE, durationS: 3600, connections: CONNECTIONS, bodies, timeline: true });
+      try {
+        for (let i = 0; i < K; i++) {
+          const t0 = now();
+          const id = await buildWithCli();
+          const built = now();
+          published.push(id);
+          await waitFor(`version ${id} to serve`, () => server.versions.get()?.id === id, 60_000);
+          // The CLI flips CURRENT a moment before it exits; the window starts a little earlier.
+          buildWindows.push([t0, built - 300]);
+          reloadWindows.push([built - 300, now() + 100]);
+          swapTimesMs.push(now() - t0);
+          if (i === Math.floor((K - 1) / 2)) {
+            // The corrupt one, between two good ones: damaged after publishing, as a bad disk or a
+            // torn copy would leave it. It must be refused while the good one keeps serving.
+            const how: Corruption = i % 2 === 0 ? 'hnsw_truncated' : 'ranker_onnx';
+            const c0 = now();
+            corrupt = await publishCorrupt(fx.store, id, how);
+            await waitFor('the corrupt version to be refused', async () => (await metric('twotower_version_loads_total', { outcome: 'refused' })) > refusedBefore, 60_000);
+            reloadWindows.push([c0, now() + 100]);
+            expect(server.versions.get()?.id).toBe(id);
+          }
+        }
+        // Traffic on the last version for a moment, then stop.
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        load.stop();
+      }
+      const swap = await during;
+      const memory = rss.stop();
+
+      const served = Object.keys(swap.versions);
+      const inWindows = (ws: [number, number][]) =>
+        swap.okTimeline
+          .filter(([at]) => ws.some(([a, b]) => at >= a && at <= b))
+          .map(([, ms]) => ms)
+          .sort((a, b) => a - b);
+      const duringBuild = inWindows(buildWindows);
+      const duringReload = inWindows(reloadWindows);
+      const p99Base = percentile(base.okMs, 99);
+      const p99Swap = percentile(swap.okMs, 99);
+      const swaps = (await metric('twotower_version_loads_total', { outcome: 'swapped' })) - swappedBefore;
+      const refused = (await metric('twotower_version_loads_total', { outcome: 'refused' })) - refusedBefore;
+      report(
+        'hot swap',
+        `requests ${base.completed + swap.completed} (${base.completed} without swaps, ${swap.completed} during), errors ${failuresOf(base) + failuresOf(swap)}, ` +
+          `swaps ${swaps} (+${refused} corrupt refused: ${corrupt}), versions served ${served.length}, ` +
+          `p99 without swaps ${fmt(p99Base)} ms (p50 ${fmt(percentile(base.okMs, 50))}), p99 during swaps ${fmt(p99Swap)} ms (p50 ${fmt(percentile(swap.okMs, 50))}, max ${fmt(swap.okMs[swap.okMs.length - 1])}; ` +
+          `p99 while the indexer builds ${fmt(percentile(duringBuild, 99))} ms over ${duringBuild.length} requests, while the ranker loads+swaps ${fmt(percentile(duringReload, 99))} ms over ${duringReload.length}), ` +
+          `degraded ${base.degraded + swap.degraded}, rate ${RATE}/s over ${CONNECTIONS} connections, ` +
+          `build+swap ${Math.round(Math.min(...swapTimesMs))}-${Math.round(Math.max(...swapTimesMs))} ms each, peak RSS ${Math.round(memory.peakMb)} MB`,
+      );
+
+      expect(failuresOf(swap), swap.failures.join('\n')).toBe(0);
+      expect(swap.statusCounts).toEqual({ 200: swap.completed });
+      // Only published versions, never the corrupt one, and every published one was served.
+      for (const v of served) expect(published).toContain(v);
+      expect(served).not.toContain(corrupt);
+      expect(new Set(served)).toEqual(new Set(published));
+      expect(swaps).toBe(K);
+      expect(refused).toBe(1);
+      expect(server.versions.get()?.id).toBe(published[published.length - 1]);
+      // Each replaced version is closed once its last request is done.
+      await waitFor('replaced versions to be released', () => server.versions.retiring === 0);
+      if (SOAK) expect(p99Swap).toBeLessThan(250);
+    },
+    timeout(150, 600),
+  );
+});
