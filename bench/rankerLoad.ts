@@ -1,0 +1,76 @@
+/**
+ * A quick look at the ranker over HTTP at one or a few fixed rates (the full benchmark takes
+ * minutes): the server in a child process, the open-loop generator here, server CPU per answered
+ * request and latency per rate. Extra Node flags for the server child (a profile, heap sizes)
+ * come after `--`.
+ *
+ *   tsc -p bench/tsconfig.json && node dist/bench/rankerLoad.js --dir /tmp/tt/bench-ranker \
+ *     [--mode static|dynamic|empty] [--rates 1000] [--duration 8] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
+ */
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
+import { ensureBenchVersion } from './benchVersion.js';
+import { percentile, runOpenLoop } from './openLoop.js';
+import { BENCH_DIR, BENCH_PARAMS } from './params.js';
+
+const all = process.argv.slice(2);
+const dash = all.indexOf('--');
+const argv = dash >= 0 ? all.slice(0, dash) : all;
+const nodeFlags = dash >= 0 ? all.slice(dash + 1) : [];
+const get = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const mode = get('mode') ?? 'static';
+const rates = (get('rates') ?? '1000').split(',').map(Number);
+const durationS = Number(get('duration') ?? 8);
+const connections = Number(get('connections') ?? 128);
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bench = await ensureBenchVersion(path.resolve(get('dir') ?? BENCH_DIR), BENCH_PARAMS, false);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
+const body = (): string =>
+  JSON.stringify({ userId: pick(bench.userIds), k: 20, session: { items: [pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds)] } });
+
+const script = mode === 'empty' ? path.join(here, 'emptyServer.js') : path.join(here, 'rankerServer.js');
+const args = mode === 'empty' ? [] : [bench.store, mode, String(get('budget-ms') ?? 20), String(DEFAULT_MAX_IN_FLIGHT), 'nobatch'];
+const child = fork(script, args, { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const base = await new Promise<string>((resolve, reject) => {
+  child.once('message', (m: { url?: string }) => (m.url ? resolve(m.url) : reject(new Error('no url'))));
+  child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+});
+const url = `${base}${mode === 'empty' ? '/v1/empty' : '/v1/rank'}`;
+const cpuSeconds = (): number => {
+  const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+
+await runOpenLoop({ url, rate: 300, durationS: 3, connections, body });
+for (const rate of rates) {
+  const cpu0 = cpuSeconds();
+  let degraded = 0;
+  const r = await runOpenLoop({ url, rate, durationS, connections, body, inspect: (b) => void (b.includes('"degraded":true') && degraded++) });
+  const cpuUs = ((cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed);
+  console.log(
+    `${mode} rate ${rate}: ${r.rps.toFixed(0)} rps, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms, ` +
+      `errors ${r.errors}, non-2xx ${r.non2xx}, degraded ${degraded}, server CPU ${cpuUs.toFixed(0)} us/req`,
+  );
+}
+if (argv.includes('--threads')) {
+  // Per-thread CPU of the server since it started: native pools (onnxruntime, GC helpers,
+  // libuv) do not show in a main-thread profile.
+  const { readdirSync } = await import('node:fs');
+  for (const tid of readdirSync(`/proc/${child.pid}/task`)) {
+    const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = (Number(f[11]) + Number(f[12])) / 100;
+    if (cpu > 0.05) console.log(`  thread ${tid} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}: ${cpu.toFixed(2)} s`);
+  }
+}
+await new Promise<void>((resolve) => {
+  child.once('exit', () => resolve());
+  child.kill('SIGTERM');
+});
