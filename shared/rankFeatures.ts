@@ -28,39 +28,191 @@ export interface RankFeatureInputs {
   itemCategory: Int32Array;
 }
 
-/** Returns candidates.length × RANK_FEATURES.length, row-major. */
+/**
+ * Returns candidates.length × RANK_FEATURES.length, row-major.
+ *
+ * This runs for every candidate of every request, so the session similarities (n × s dot
+ * products of dim) are computed several session items at a time: one pass over the candidates
+ * per group of up to six session items, whose sums are independent chains the CPU overlaps,
+ * where one dot product after another would wait on each addition in turn. Each sum still adds
+ * its dim products in order from 0, in double precision, so every value is the one a plain loop
+ * over d computes, bit for bit (test/ranker/rankFeatures.test.ts holds it to the plain version).
+ */
 export function computeRankFeatures(inp: RankFeatureInputs): Float32Array {
   const F = RANK_FEATURES.length;
   const n = inp.candidates.length;
   const s = inp.sessionItems.length;
   const out = new Float32Array(n * F);
-  const { embeddings: E, dim } = inp;
-  const sessionCats = new Map<number, number>();
+  const { embeddings: E, dim, candidates, retrievalScores, popularity, itemCategory, sessionItems } = inp;
+
+  // The session's vectors side by side (float32 to double is exact), padded with rows of zeros
+  // to a whole group (a padded lane's sums are computed and never read), and the count of
+  // session items per category.
+  const padded = s === 0 ? 0 : s + ((LANES - (s % LANES)) % LANES);
+  const S = scratchSession(padded * dim);
+  S.fill(0, s * dim, padded * dim);
+  let maxCat = -1;
   for (let j = 0; j < s; j++) {
-    const c = inp.itemCategory[inp.sessionItems[j]];
-    if (c >= 0) sessionCats.set(c, (sessionCats.get(c) ?? 0) + 1);
+    const sb = sessionItems[j] * dim;
+    for (let d = 0; d < dim; d++) S[j * dim + d] = E[sb + d];
+    const c = itemCategory[sessionItems[j]];
+    if (c > maxCat) maxCat = c;
   }
+  // Category ids index a small vocabulary; a huge one (a caller's own data) counts in a Map.
+  const catMap = maxCat >= MAX_DENSE_CATEGORY ? new Map<number, number>() : null;
+  const catCount = scratchCategories(catMap ? 0 : maxCat + 1);
+  for (let j = 0; j < s; j++) {
+    const c = itemCategory[sessionItems[j]];
+    if (!(c >= 0)) continue;
+    if (catMap) catMap.set(c, (catMap.get(c) ?? 0) + 1);
+    else catCount[c]++;
+  }
+
+  // dots[j * n + i]: the similarity of candidate i to session item j.
+  const dots = scratchDots(padded * n);
+  for (let j = 0; j < s; ) {
+    const left = s - j;
+    if (left === 1) sessionDots1(E, dim, candidates, n, S, j, dots);
+    else if (left === 2) sessionDots2(E, dim, candidates, n, S, j, dots);
+    else if (left <= 4) sessionDots4(E, dim, candidates, n, S, j, dots);
+    else sessionDots6(E, dim, candidates, n, S, j, dots);
+    j += left === 1 ? 1 : left === 2 ? 2 : left <= 4 ? 4 : 6;
+  }
+
   const popNorm = inp.logMaxPopularity > 0 ? 1 / inp.logMaxPopularity : 0;
   for (let i = 0; i < n; i++) {
-    const item = inp.candidates[i];
-    const base = item * dim;
+    const item = candidates[i];
     let maxSim = 0;
     let sumSim = 0;
     for (let j = 0; j < s; j++) {
-      const sb = inp.sessionItems[j] * dim;
-      let dot = 0;
-      for (let d = 0; d < dim; d++) dot += E[base + d] * E[sb + d];
+      const dot = dots[j * n + i];
       if (j === 0 || dot > maxSim) maxSim = dot;
       sumSim += dot;
     }
     const o = i * F;
-    out[o] = inp.retrievalScores[i];
+    out[o] = retrievalScores[i];
     out[o + 1] = s > 0 ? maxSim : 0;
     out[o + 2] = s > 0 ? sumSim / s : 0;
-    out[o + 3] = Math.log1p(inp.popularity[item]) * popNorm;
-    const c = inp.itemCategory[item];
-    out[o + 4] = s > 0 && c >= 0 ? (sessionCats.get(c) ?? 0) / s : 0;
+    out[o + 3] = Math.log1p(popularity[item]) * popNorm;
+    const c = itemCategory[item];
+    const sameCat = !(s > 0 && c >= 0) ? 0 : catMap ? (catMap.get(c) ?? 0) : c <= maxCat ? catCount[c] : 0;
+    out[o + 4] = s > 0 && c >= 0 ? sameCat / s : 0;
     out[o + 5] = s > 0 ? 1 : 0;
   }
   return out;
+}
+
+/** The widest group of session items one pass over the candidates takes. */
+const LANES = 6;
+const MAX_DENSE_CATEGORY = 1 << 16;
+
+// The kernels: session rows j0.. of S (dim apart) against every candidate's row of E, one sum per
+// pair into dots[j * n + i], each sum in the order d = 0, 1, … . Written out per width so that
+// the sums live in registers.
+
+function sessionDots1(E: Float32Array, dim: number, cand: Int32Array, n: number, S: Float64Array, j0: number, dots: Float64Array): void {
+  const s0 = j0 * dim;
+  for (let i = 0; i < n; i++) {
+    const base = cand[i] * dim;
+    let a0 = 0;
+    for (let d = 0; d < dim; d++) a0 += E[base + d] * S[s0 + d];
+    dots[j0 * n + i] = a0;
+  }
+}
+
+function sessionDots2(E: Float32Array, dim: number, cand: Int32Array, n: number, S: Float64Array, j0: number, dots: Float64Array): void {
+  const s0 = j0 * dim;
+  const s1 = s0 + dim;
+  for (let i = 0; i < n; i++) {
+    const base = cand[i] * dim;
+    let a0 = 0;
+    let a1 = 0;
+    for (let d = 0; d < dim; d++) {
+      const e = E[base + d];
+      a0 += e * S[s0 + d];
+      a1 += e * S[s1 + d];
+    }
+    dots[j0 * n + i] = a0;
+    dots[(j0 + 1) * n + i] = a1;
+  }
+}
+
+function sessionDots4(E: Float32Array, dim: number, cand: Int32Array, n: number, S: Float64Array, j0: number, dots: Float64Array): void {
+  const s0 = j0 * dim;
+  const s1 = s0 + dim;
+  const s2 = s1 + dim;
+  const s3 = s2 + dim;
+  for (let i = 0; i < n; i++) {
+    const base = cand[i] * dim;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let d = 0; d < dim; d++) {
+      const e = E[base + d];
+      a0 += e * S[s0 + d];
+      a1 += e * S[s1 + d];
+      a2 += e * S[s2 + d];
+      a3 += e * S[s3 + d];
+    }
+    dots[j0 * n + i] = a0;
+    dots[(j0 + 1) * n + i] = a1;
+    dots[(j0 + 2) * n + i] = a2;
+    dots[(j0 + 3) * n + i] = a3;
+  }
+}
+
+function sessionDots6(E: Float32Array, dim: number, cand: Int32Array, n: number, S: Float64Array, j0: number, dots: Float64Array): void {
+  const s0 = j0 * dim;
+  const s1 = s0 + dim;
+  const s2 = s1 + dim;
+  const s3 = s2 + dim;
+  const s4 = s3 + dim;
+  const s5 = s4 + dim;
+  for (let i = 0; i < n; i++) {
+    const base = cand[i] * dim;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let a4 = 0;
+    let a5 = 0;
+    for (let d = 0; d < dim; d++) {
+      const e = E[base + d];
+      a0 += e * S[s0 + d];
+      a1 += e * S[s1 + d];
+      a2 += e * S[s2 + d];
+      a3 += e * S[s3 + d];
+      a4 += e * S[s4 + d];
+      a5 += e * S[s5 + d];
+    }
+    dots[j0 * n + i] = a0;
+    dots[(j0 + 1) * n + i] = a1;
+    dots[(j0 + 2) * n + i] = a2;
+    dots[(j0 + 3) * n + i] = a3;
+    dots[(j0 + 4) * n + i] = a4;
+    dots[(j0 + 5) * n + i] = a5;
+  }
+}
+
+// Scratch space reused across calls (the function is synchronous, so no two calls share it).
+let sessionBuf = new Float64Array(512);
+let dotBuf = new Float64Array(2048);
+let catBuf = new Float64Array(64);
+
+function scratchSession(size: number): Float64Array {
+  if (sessionBuf.length < size) sessionBuf = new Float64Array(size);
+  return sessionBuf;
+}
+
+function scratchDots(size: number): Float64Array {
+  if (dotBuf.length < size) dotBuf = new Float64Array(size);
+  return dotBuf;
+}
+
+/** Zeroed counts for categories 0 .. size - 1. */
+function scratchCategories(size: number): Float64Array {
+  if (catBuf.length < size) catBuf = new Float64Array(size);
+  catBuf.fill(0, 0, size);
+  return catBuf;
 }
