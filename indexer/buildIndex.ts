@@ -234,6 +234,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
         batchSize,
         threads,
         device,
+        deviceUsed: model.device,
         hnswShards: files.length,
         minRecall,
         minCoverage,
@@ -262,7 +263,14 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
     const t0 = performance.now();
     const dir = await publishVersion(opts.store, build, id);
     // After the manifest was written, so only in the log: the version folder is immutable now.
-    log.event('published', { version: id, checksFailed: failed.length, forced: failed.length > 0, publishMs: Math.round(performance.now() - t0), timingsMs: manifest.timingsMs });
+    log.event('published', {
+      version: id,
+      checksFailed: failed.length,
+      forced: failed.length > 0,
+      publishMs: Math.round(performance.now() - t0),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      timingsMs: manifest.timingsMs,
+    });
     return { version: id, published: true, dir, manifest };
   } finally {
     abort.abort();

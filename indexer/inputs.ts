@@ -11,7 +11,8 @@ import { InputError } from '../shared/errors.js';
 import { buildHistories, type Histories } from '../shared/data/histories.js';
 import { IdIndex, scanIds } from '../shared/data/idIndex.js';
 import { loadInteractionColumns } from '../shared/data/interactionColumns.js';
-import { fileSha256, resolveTable } from '../shared/data/readers.js';
+import { resolveTable } from '../shared/data/readers.js';
+import { fileSha256InWorker } from './fileHash.js';
 
 export interface InputFile {
   file: string;
@@ -45,27 +46,31 @@ export async function readIndexerInputs(dataDir: string, opts: ReadInputsOptions
   const interactionsFile = required(dataDir, 'interactions');
   const usersFile = resolveTable(dataDir, 'users');
 
-  // Hashing streams each file once more; it runs while the tables are parsed.
-  const hashes = Promise.all([itemsFile, interactionsFile, usersFile].map((f) => (f ? fileSha256(f) : Promise.resolve(''))));
+  // Hashing streams each file once more, in worker threads, while this thread parses them; a
+  // parse error stops the hashing too, so a bad input fails at once.
+  const abort = new AbortController();
+  const hashes = Promise.all([itemsFile, interactionsFile, usersFile].map((f) => (f ? fileSha256InWorker(f, abort.signal) : Promise.resolve(''))));
   hashes.catch(() => undefined);
+  try {
+    const { index: items } = await scanIds(itemsFile, 'item_id');
+    if (items.size === 0) throw new InputError({ file: itemsFile }, 'the catalog is empty: no items to index');
+    const users = usersFile ? (await scanIds(usersFile, 'user_id')).index : new IdIndex();
+    const usersInTable = users.size;
 
-  const { index: items } = await scanIds(itemsFile, 'item_id');
-  if (items.size === 0) throw new InputError({ file: itemsFile }, 'the catalog is empty: no items to index');
-  const users = usersFile ? (await scanIds(usersFile, 'user_id')).index : new IdIndex();
-  const usersInTable = users.size;
+    const cols = await loadInteractionColumns(interactionsFile, items, users, { onBatch: opts.onInteractions });
+    const popularity = new Float32Array(items.size);
+    for (let r = 0; r < cols.rows; r++) popularity[cols.item[r]]++;
+    const histories = buildHistories(cols, users.size);
 
-  const cols = await loadInteractionColumns(interactionsFile, items, users, { onBatch: opts.onInteractions });
-  const popularity = new Float32Array(items.size);
-  for (let r = 0; r < cols.rows; r++) popularity[cols.item[r]]++;
-  const histories = buildHistories(cols, users.size);
-
-  const [itemsHash, interactionsHash, usersHash] = await hashes;
-  const files: Record<string, InputFile> = {};
-  files[path.basename(itemsFile)] = { file: path.resolve(itemsFile), sha256: itemsHash, rows: items.size };
-  files[path.basename(interactionsFile)] = { file: path.resolve(interactionsFile), sha256: interactionsHash, rows: cols.rows };
-  if (usersFile) files[path.basename(usersFile)] = { file: path.resolve(usersFile), sha256: usersHash, rows: usersInTable };
-
-  return { itemsFile, usersFile, interactionsFile, items, users, usersInTable, histories, popularity, interactions: cols.rows, files };
+    const [itemsHash, interactionsHash, usersHash] = await hashes;
+    const files: Record<string, InputFile> = {};
+    files[path.basename(itemsFile)] = { file: path.resolve(itemsFile), sha256: itemsHash, rows: items.size };
+    files[path.basename(interactionsFile)] = { file: path.resolve(interactionsFile), sha256: interactionsHash, rows: cols.rows };
+    if (usersFile) files[path.basename(usersFile)] = { file: path.resolve(usersFile), sha256: usersHash, rows: usersInTable };
+    return { itemsFile, usersFile, interactionsFile, items, users, usersInTable, histories, popularity, interactions: cols.rows, files };
+  } finally {
+    abort.abort();
+  }
 }
 
 function required(dir: string, table: 'items' | 'interactions'): string {

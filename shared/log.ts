@@ -66,6 +66,15 @@ function jsonLogger(stream: NodeJS.WritableStream, everyMs: number): Logger {
   };
 }
 
+interface CheckLike {
+  name: string;
+  value: number;
+  op: string;
+  threshold: number;
+  passed: boolean;
+  detail?: string;
+}
+
 function terminalLogger(stream: NodeJS.WriteStream): Logger {
   // One MultiBar for the logger's lifetime, so stages that overlap (an HNSW build in a worker
   // while users are embedded) each keep their own line.
@@ -94,7 +103,10 @@ function terminalLogger(stream: NodeJS.WriteStream): Logger {
   };
   return {
     event(name, fields = {}) {
-      print(`${name}${Object.keys(fields).length ? ' ' + JSON.stringify(fields) : ''}`);
+      const { checks, ...rest } = fields;
+      print(`${name}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`);
+      // A list of checks reads better as one line each than as one long JSON line.
+      if (Array.isArray(checks)) for (const c of checks as CheckLike[]) print(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name} = ${c.value} (${c.op} ${c.threshold})${c.detail ? `  ${c.detail}` : ''}`);
     },
     progress(stage, total, unit = 'rows') {
       const start = performance.now();

@@ -2,7 +2,7 @@
  * A parameter sweep for the HNSW defaults (M, efConstruction, ef) on a bench world: build time,
  * per-user top-K users/s over two threads, and recall of the published (seen-filtered) lists
  * against exact search on a user sample. Not part of `npm run bench:indexer` (it takes long);
- * run: node dist/bench/indexer/hnswSweep.js SIZE "M:efC:ef,..." [queryUsers]
+ * run: node dist/bench/indexer/hnswSweep.js SIZE "M:efC:ef[:shards],..." [queryUsers]
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -46,12 +46,13 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'hnsw-sweep-'));
 let lastBuild = '';
 let files: string[] = [];
 let buildS = 0;
-for (const [M, efC, ef] of configs) {
-  if (lastBuild !== `${M}:${efC}`) {
+for (const [M, efC, ef, shardsArg] of configs) {
+  const shards = shardsArg ?? 1;
+  if (lastBuild !== `${M}:${efC}:${shards}`) {
     const t = performance.now();
-    files = (await buildHnswFiles(e.items, nItems, dim, { M, efConstruction: efC, ef }, dir, 1)).files;
+    files = (await buildHnswFiles(e.items, nItems, dim, { M, efConstruction: efC, ef }, dir, shards)).files;
     buildS = (performance.now() - t) / 1000;
-    lastBuild = `${M}:${efC}`;
+    lastBuild = `${M}:${efC}:${shards}`;
   }
   const lists = new Map<number, Int32Array>();
   const wanted = new Set(sample);
@@ -62,6 +63,6 @@ for (const [M, efC, ef] of configs) {
   const qs = (performance.now() - t) / 1000;
   let rec = 0;
   sample.forEach((u, s) => (rec += overlapRecall(truthLists[s], lists.get(u) ?? new Int32Array(0))));
-  console.log(`n=${nItems} M=${M} efC=${efC} ef=${ef}: build ${buildS.toFixed(1)} s, query ${Math.round(q / qs)} users/s (2 threads), recall@${K} ${(rec / sample.length).toFixed(4)}`);
+  console.log(`n=${nItems} shards=${shards} M=${M} efC=${efC} ef=${ef}: build ${buildS.toFixed(1)} s, query ${Math.round(q / qs)} users/s (2 threads), recall@${K} ${(rec / sample.length).toFixed(4)}`);
 }
 await exact.close();

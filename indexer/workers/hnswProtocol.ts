@@ -40,5 +40,5 @@ export interface HnswQueryJob {
 export type WorkerMessage =
   | { type: 'progress'; done: number }
   | { type: 'chunk'; start: number; count: number; lens: Int32Array; items: Int32Array; scores: Float32Array }
-  | { type: 'done'; count: number }
+  | { type: 'done'; count: number; digest?: string }
   | { type: 'error'; message: string };

@@ -6,6 +6,7 @@ import type { WorkerMessage } from './hnswProtocol.js';
 export interface WorkerCallbacks {
   onProgress?: (done: number) => void;
   onChunk?: (m: Extract<WorkerMessage, { type: 'chunk' }>) => void;
+  onDone?: (m: Extract<WorkerMessage, { type: 'done' }>) => void;
   /** Aborting terminates the worker (the build failed elsewhere and its work is moot). */
   signal?: AbortSignal;
 }
@@ -27,6 +28,7 @@ export function runWorker(worker: Worker, cb: WorkerCallbacks = {}): Promise<num
         else if (m.type === 'error') fail(new TwoTowerError('INTERNAL', `worker failed: ${m.message}`));
         else if (m.type === 'done' && !settled) {
           settled = true;
+          cb.onDone?.(m);
           resolve(m.count);
           void worker.terminate();
         }

@@ -4,6 +4,8 @@
  * interactions that is 640 MB instead of several GB of objects, and no pause of the garbage collector.
  */
 import { InputError } from '../errors.js';
+import { arrowInteractionColumns } from './arrowInteractionColumns.js';
+import { detectFormat } from './format.js';
 import { idAt, type IdIndex } from './idIndex.js';
 import { rawTableBatches, requireRawColumn } from './rawBatches.js';
 import { toTimestamp } from './values.js';
@@ -35,6 +37,12 @@ export async function loadInteractionColumns(
   users: IdIndex,
   opts: LoadInteractionColumnsOptions = {},
 ): Promise<InteractionColumns> {
+  if (detectFormat(file) === 'arrow') {
+    // Users interned by a fast attempt that gave up would shift indices: it gives up only before
+    // reading a row (schema or file shape), never midway.
+    const fast = await arrowInteractionColumns(file, items, users, opts);
+    if (fast) return fast;
+  }
   let cap = 1 << 20;
   let user = new Int32Array(cap);
   let item = new Int32Array(cap);

@@ -123,6 +123,20 @@ describe('a published version', () => {
   });
 });
 
+describe('--device', () => {
+  it('cuda where onnxruntime has none is refused with the reason; auto falls back to the CPU and says so', async () => {
+    const ort = await import('onnxruntime-node');
+    if (ort.listSupportedBackends().some((b) => b.name === 'cuda')) return; // a CUDA machine: nothing to refuse
+    await expect(buildIndex({ data: fx.world, model: fx.model, store: path.join(root, 'cuda'), logger: silentLogger, device: 'cuda' })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/device 'cuda' requested, but onnxruntime cannot use CUDA here/),
+    });
+    const v = await build({ device: 'auto' });
+    expect(v.manifest.params).toMatchObject({ device: 'auto', deviceUsed: 'cpu' });
+    await v.close();
+  });
+});
+
 describe('inputs without a users table', () => {
   it('users known only from interactions get lists too', async () => {
     const dir = path.join(root, 'no-users');

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench:indexer [-- --quick] [-- --runs N]`: the nightly indexer's numbers on this machine.
+ *
+ *  1. embedding rows/s through the pipeline against raw session.run on the same batches
+ *  2. HNSW build time, one thread against two shards built in parallel
+ *  3. per-user top-K users/s, exact and HNSW, with recall against exact search
+ *  4. `twotower index build` end to end: wall time, stage times and peak memory
+ *
+ * at 100k items × 100k users and (without --quick) at 1M × 1M. Worlds, the dim-64 model and
+ * embeddings are cached under .twotower/bench-indexer/ (the first run makes them: minutes).
+ * Medians of --runs runs (default 3) where a run is cheap; one run at 1M.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULTS } from '../../indexer/defaults.js';
+import { benchBuild, type E2eRun } from './e2eBench.js';
+import { benchEmbedding, median, type EmbedRow } from './embedBench.js';
+import { embedded } from './embeddings.js';
+import { benchHnsw, type HnswBenchResult } from './hnswBench.js';
+import { BENCH_DIR } from './paths.js';
+import { ensureModel, ensureWorld } from './prepare.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const runsAt = argv.indexOf('--runs');
+const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
+const sizes = quick ? [100_000] : [100_000, 1_000_000];
+const hnswParams = { M: DEFAULTS.M, efConstruction: DEFAULTS.efConstruction, ef: DEFAULTS.ef };
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+const model = ensureModel();
+const results: { size: number; embedding?: EmbedRow[]; hnsw: HnswBenchResult; e2e: E2eRun[] }[] = [];
+for (const size of sizes) {
+  const world = ensureWorld(size);
+  const e = await embedded(size, world, model);
+  let embedding: EmbedRow[] | undefined;
+  if (size === sizes[0]) {
+    log(`embedding at ${size} (batch sizes, threads, ${runs} runs each)`);
+    embedding = await benchEmbedding(e.inputs, model, [1024, 4096, 16384], [1, 2], runs);
+  }
+  log(`HNSW and top-K at ${size}`);
+  const hnsw = await benchHnsw(e, hnswParams, DEFAULTS.topK, size >= 1_000_000 ? 100_000 : size, size >= 1_000_000 ? 1 : runs);
+  log(`end to end at ${size}`);
+  const e2e: E2eRun[] = [];
+  for (let r = 0; r < (size >= 1_000_000 ? 1 : runs); r++) e2e.push(await benchBuild(world, model));
+  results.push({ size, embedding, hnsw, e2e });
+}
+
+const out: string[] = [];
+const table = (head: string[], rows: (string | number)[][]) => {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((x, c) => x.padEnd(w[c])).join(' | ')} |`;
+  out.push(line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...cells.slice(1).map(line), '');
+};
+out.push(`# twotower indexer benchmark (${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; medians of ${runs} runs where cheap)`, '');
+for (const r of results) {
+  const n = r.size >= 1_000_000 ? `${r.size / 1e6}M` : `${r.size / 1e3}k`;
+  if (r.embedding) {
+    out.push(`## Embedding at ${n} items × ${n} users (dim 64): pipeline vs raw session.run on the same batches`, '');
+    table(
+      ['tower', 'batch', 'ORT threads', 'pipeline rows/s', 'raw run rows/s', 'pipeline/raw'],
+      r.embedding.map((x) => [x.tower, x.batch, x.threads, x.pipelineRowsS, x.rawRowsS, `${Math.round((100 * x.pipelineRowsS) / x.rawRowsS)}%`]),
+    );
+  }
+  out.push(`## HNSW at ${n} (M=${hnswParams.M}, efConstruction=${hnswParams.efConstruction})`, '');
+  table(['build', 'seconds'], r.hnsw.builds.map((b) => [b.shards === 1 ? '1 index, 1 thread' : `${b.shards} shards in parallel`, b.buildS]));
+  table(['per-user top-100', 'users/s', `recall@100 vs exact`], r.hnsw.topk.map((t) => [t.method, t.usersS, t.recall]));
+  out.push(`## End to end at ${n}: twotower index build`, '');
+  const stages = Object.keys(r.e2e[0]?.stagesMs ?? {});
+  table(
+    ['what', 'median'],
+    [
+      ['exit code', r.e2e.map((x) => x.code).join(', ')],
+      ['wall seconds', median(r.e2e.map((x) => x.wallS)).toFixed(1)],
+      ['peak RSS MB', median(r.e2e.map((x) => x.peakRssMb))],
+      ...stages.map((s) => [`stage ${s} s`, (median(r.e2e.map((x) => x.stagesMs[s] ?? 0)) / 1000).toFixed(1)]),
+      ['failed checks', r.e2e.flatMap((x) => x.checksFailed).join(', ') || 'none'],
+    ],
+  );
+}
+const text = out.join('\n');
+console.log(text);
+mkdirSync(BENCH_DIR, { recursive: true });
+writeFileSync(path.join(BENCH_DIR, `results-${quick ? 'quick' : 'full'}.json`), JSON.stringify(results, null, 2));
+writeFileSync(path.join(BENCH_DIR, `results-${quick ? 'quick' : 'full'}.md`), text + '\n');
