@@ -11,7 +11,7 @@ export function itemPopularityBuckets(popularity: ArrayLike<number>): { buckets:
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => popularity[b] - popularity[a] || a - b);
   let total = 0;
   for (let i = 0; i < n; i++) total += popularity[i];
-  const labels = ['top 25% of interactions', '25-50%', '50-75%', '75-100%', 'unseen in training'];
+  const labels = ['top 25%', '25-50%', '50-75%', '75-100%', 'unseen'];
   const bucketOf = new Int32Array(n);
   const items = new Array<number>(labels.length).fill(0);
   let cum = 0;

@@ -24,7 +24,7 @@ const METRIC_TITLES: Record<MetricName, string> = { recall: 'Recall', precision:
 
 export function renderReport(r: ReportInput): string {
   const { run } = r;
-  const color = colorFor(run.methods);
+  const color = colorFor();
   const sections = [
     header(r),
     gatesSection(r.gates ?? []),
@@ -52,7 +52,7 @@ ${sections.filter(Boolean).join('\n')}
 `;
 }
 
-function colorFor(methods: MethodResult[]): (name: string) => string {
+function colorFor(): (name: string) => string {
   let next = 0;
   const extra = new Map<string, string>();
   return (name) => COLORS[name] ?? extra.get(name) ?? (extra.set(name, EXTRA_COLORS[next++ % EXTRA_COLORS.length]), extra.get(name)!);
@@ -137,7 +137,8 @@ function activitySection(run: EvalRun, color: (n: string) => string): string {
 
 function popularitySection(run: EvalRun, color: (n: string) => string): string {
   const ks = [...new Set([run.ks[Math.min(1, run.ks.length - 1)], run.ks[run.ks.length - 1]])];
-  const groups = run.itemBuckets.labels.map((l, i) => `${l.replace(' of interactions', '')} (${run.itemBuckets.items[i]})`);
+  const groups = run.itemBuckets.labels;
+  const counts = run.itemBuckets.labels.map((l, i) => `${l}: ${run.itemBuckets.items[i]} items`).join('; ');
   const charts = ks.map((k) =>
     groupedBarChart({
       kind: `popularity-recall-${k}`,
@@ -147,7 +148,7 @@ function popularitySection(run: EvalRun, color: (n: string) => string): string {
       series: run.methods.map((m) => ({ name: m.name, color: color(m.name), values: m.byItemPopularity[`recall@${k}`] })),
     }),
   );
-  return `<h2>By item popularity</h2><p>Items sorted by training interactions and cut where the cumulative share of interactions crosses 25%, 50%, 75% (item counts in brackets); held-out items of each bucket found in the top K, pooled over users. A missing bar: no held-out item in that bucket.</p><div class="charts">${charts.join('')}</div>`;
+  return `<h2>By item popularity</h2><p>Items sorted by training interactions and cut where the cumulative share of interactions crosses 25%, 50%, 75%, and items never seen in training (${escapeXml(counts)}); held-out items of each bucket found in the top K, pooled over users. A missing bar: no held-out item in that bucket.</p><div class="charts">${charts.join('')}</div>`;
 }
 
 function scoresSection(run: EvalRun): string {

@@ -32,8 +32,11 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const raw = (hi - lo) / count;
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  // From the last tick at or below lo to the first at or above hi, so every value is inside.
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
   const ticks: number[] = [];
-  for (let t = Math.floor(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  for (let k = first; k <= last; k++) ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
 }
 
@@ -140,7 +143,7 @@ export function histogramChart(o: { kind: string; title: string; xLabel: string;
       .map((v, b) => (v > 0 ? `<rect x="${(M.left + b * bw).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw - 0.5).toFixed(1)}" height="${(H - M.bottom - y(v)).toFixed(1)}" fill="${s.color}" fill-opacity="0.55"/>` : ''))
       .join('');
   });
-  const xt = niceTicks(o.min, o.max, 5).filter((t) => t >= o.min && t <= o.max);
+  const xt = niceTicks(o.min, o.max, 5).filter((t) => t >= o.min - 1e-9 && t <= o.max + 1e-9);
   const x = (v: number): number => M.left + ((v - o.min) / (o.max - o.min || 1)) * (W - M.left - M.right);
   const f = tickFormat(xt);
   body += xt.map((t) => `<text x="${x(t).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle" class="tick">${f(t)}</text>`).join('');
