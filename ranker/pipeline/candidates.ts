@@ -5,17 +5,25 @@
  */
 import type { UserQuery } from '../../models/types.js';
 import type { KnownUser, LoadedVersion } from '../../shared/store/types.js';
+import type { ResolvedUser } from './resolve.js';
 import type { CandidateList, CandidateSource, PipelineLogger, Stage } from './types.js';
 
 export interface CandidatesInput {
   version: LoadedVersion;
   log: PipelineLogger;
   userId: string;
-  knownUser: KnownUser | null;
+  /**
+   * The known user and everything a live retrieval drops, looked up on first call (the caller
+   * memoises it). The precomputed path never calls it: its lists were written without the
+   * user's history, and it is the common path, so it skips the user store and the decode.
+   */
+  user: () => ResolvedUser;
   /** Known session item ids, most recent last. */
   sessionIds: readonly string[];
-  /** How many candidates a live retrieval should fetch so that enough survive the filter. */
-  need: number;
+  /** What the request itself drops (session, exclude): all a precomputed or caller list needs. */
+  requestDrop: ReadonlySet<number>;
+  /** How many candidates should survive the filter; a live retrieval adds what it may drop. */
+  want: number;
   /** False forces a live retrieval, for when the precomputed list turned out too short. */
   usePrecomputed: boolean;
   /** The caller's candidates (item indices, caller order), or null to retrieve. */
@@ -28,6 +36,8 @@ export interface CandidatesOutput extends CandidateList {
   source: CandidateSource;
   /** True when a live retrieval failed and the popularity list stood in for it. */
   degraded: boolean;
+  /** What the filter must drop from these candidates. */
+  drop: ReadonlySet<number>;
 }
 
 export const candidatesStage: Stage<CandidatesInput, CandidatesOutput> = {
@@ -40,26 +50,29 @@ export async function fetchCandidates(inp: CandidatesInput): Promise<CandidatesO
   if (inp.callerItems) return scoreCallerItems(inp, inp.callerItems);
   if (inp.usePrecomputed) {
     const pre = version.candidates.get(inp.userId);
-    if (pre) return { items: pre.items, scores: pre.scores, source: 'precomputed', degraded: false };
+    if (pre) return { items: pre.items, scores: pre.scores, source: 'precomputed', degraded: false, drop: inp.requestDrop };
   }
-  if (inp.knownUser || inp.sessionIds.length > 0) {
+  const { knownUser, drop } = inp.user();
+  // Every dropped item could be among the nearest, so fetch that many more than needed.
+  const need = inp.want + drop.size;
+  if (knownUser || inp.sessionIds.length > 0) {
     try {
-      return { ...(await retrieveLive(inp)), source: 'cold_start', degraded: false };
+      return { ...(await retrieveLive(inp, knownUser, need)), source: 'cold_start', degraded: false, drop };
     } catch (err) {
       // A user-tower or index failure must not fail the request: popularity is a worse answer,
       // not a wrong one, and the response says it is degraded.
       inp.log.warn({ err, userId: inp.userId }, 'live retrieval failed; answering from popularity');
-      return { ...popularCandidates(version, inp.need), source: 'popular', degraded: true };
+      return { ...popularCandidates(version, need), source: 'popular', degraded: true, drop };
     }
   }
-  return { ...popularCandidates(version, inp.need), source: 'popular', degraded: false };
+  return { ...popularCandidates(version, need), source: 'popular', degraded: false, drop };
 }
 
 /** The user as the index sees them: the user tower over what is known and the session. */
-async function liveUserVector(inp: CandidatesInput): Promise<Float32Array> {
+async function liveUserVector(inp: CandidatesInput, knownUser: KnownUser | null): Promise<Float32Array> {
   const { version } = inp;
-  const history = [...(inp.knownUser?.history ?? []), ...inp.sessionIds];
-  const query: UserQuery = { userId: inp.userId, user: inp.knownUser?.user ?? null, history };
+  const history = [...(knownUser?.history ?? []), ...inp.sessionIds];
+  const query: UserQuery = { userId: inp.userId, user: knownUser?.user ?? null, history };
   const emb = inp.embedUser ? await inp.embedUser(query) : await version.model.embedUsers([query]);
   return userQueryVector(emb.subarray(0, version.dim), version.model.similarity);
 }
@@ -70,16 +83,17 @@ async function liveUserVector(inp: CandidatesInput): Promise<Float32Array> {
  * live user vector to the item. Without anything to embed the score is 0, as for popularity.
  */
 async function scoreCallerItems(inp: CandidatesInput, items: Int32Array): Promise<CandidatesOutput> {
+  const drop = inp.requestDrop;
   const scores = new Float32Array(items.length);
-  if (items.length === 0 || (!inp.knownUser && inp.sessionIds.length === 0)) {
-    return { items, scores, source: 'caller', degraded: false };
-  }
+  if (items.length === 0) return { items, scores, source: 'caller', degraded: false, drop };
+  const { knownUser } = inp.user();
+  if (!knownUser && inp.sessionIds.length === 0) return { items, scores, source: 'caller', degraded: false, drop };
   let query: Float32Array;
   try {
-    query = await liveUserVector(inp);
+    query = await liveUserVector(inp, knownUser);
   } catch (err) {
     inp.log.warn({ err, userId: inp.userId }, 'user tower failed; caller candidates keep a retrieval score of 0');
-    return { items, scores, source: 'caller', degraded: true };
+    return { items, scores, source: 'caller', degraded: true, drop };
   }
   const { embeddings: E, dim } = inp.version;
   for (let i = 0; i < items.length; i++) {
@@ -88,13 +102,13 @@ async function scoreCallerItems(inp: CandidatesInput, items: Int32Array): Promis
     for (let d = 0; d < dim; d++) dot += query[d] * E[base + d];
     scores[i] = dot;
   }
-  return { items, scores, source: 'caller', degraded: false };
+  return { items, scores, source: 'caller', degraded: false, drop };
 }
 
-async function retrieveLive(inp: CandidatesInput): Promise<CandidateList> {
+async function retrieveLive(inp: CandidatesInput, knownUser: KnownUser | null, need: number): Promise<CandidateList> {
   const { version } = inp;
-  const query = await liveUserVector(inp);
-  const n = Math.min(inp.need, version.hnsw.getCurrentCount());
+  const query = await liveUserVector(inp, knownUser);
+  const n = Math.min(need, version.hnsw.getCurrentCount());
   if (n <= 0) return { items: new Int32Array(0), scores: new Float32Array(0) };
   // hnswlib-node only takes plain arrays; results come back nearest first.
   const res = version.hnsw.searchKnn(Array.from(query), n);

@@ -8,7 +8,7 @@ import { LATE, remainingMs, withDeadline } from './deadline.js';
 import { featuresStage } from './features.js';
 import { filterStage } from './filter.js';
 import { orderStage } from './order.js';
-import { resolveStage } from './resolve.js';
+import { resolveStage, resolveUser, type ResolvedUser } from './resolve.js';
 import { scoreStage, type ScoreOutput } from './score.js';
 import { servingContext } from './servingContext.js';
 import { runStage } from './timing.js';
@@ -19,7 +19,8 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
   const context = servingContext(version);
   const resolved = await runStage(resolveStage, { version, request }, timings);
   const callerItems = resolved.callerItems;
-  const drop = callerItems ? resolved.requestDrop : resolved.drop;
+  let user: ResolvedUser | undefined;
+  const lookUpUser = (): ResolvedUser => (user ??= resolveUser(version, request.userId, resolved.requestDrop));
 
   const fetch = (usePrecomputed: boolean): Promise<CandidatesOutput> =>
     runStage(
@@ -28,10 +29,10 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
         version,
         log,
         userId: request.userId,
-        knownUser: resolved.knownUser,
+        user: lookUpUser,
         sessionIds: resolved.sessionIds,
-        // Every dropped item could be among the nearest, so fetch that many more than needed.
-        need: Math.max(request.k, context.poolSize) + drop.size,
+        requestDrop: resolved.requestDrop,
+        want: Math.max(request.k, context.poolSize),
         usePrecomputed,
         callerItems,
         embedUser: microBatch ? context.embedUserBatched : undefined,
@@ -39,12 +40,12 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
       timings,
     );
   let candidates = await fetch(request.usePrecomputed ?? true);
-  let kept: CandidateList = await runStage(filterStage, { candidates, drop }, timings);
+  let kept: CandidateList = await runStage(filterStage, { candidates, drop: candidates.drop }, timings);
   if (kept.items.length < request.k && candidates.source === 'precomputed') {
     // A precomputed list has a fixed depth; when the request asks for more than survives the
     // filter, a live retrieval over-fetches as deep as needed.
     candidates = await fetch(false);
-    kept = await runStage(filterStage, { candidates, drop }, timings);
+    kept = await runStage(filterStage, { candidates, drop: candidates.drop }, timings);
   }
 
   const n = kept.items.length;
