@@ -2,9 +2,9 @@
  * The ranker's HTTP face. Routes only translate between the wire and the pipeline; the version to
  * serve comes from a VersionHolder, so loading and swapping versions stay outside the routes.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createAdmission } from './admission.js';
-import { errorBody, formatSchemaErrors, toErrorReply } from './httpErrors.js';
+import { answerClientError, errorBody, formatSchemaErrors, toErrorReply } from './httpErrors.js';
 import { RankerMetrics } from './metrics.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import type { ReloadOutcome } from './reloader.js';
@@ -37,6 +37,7 @@ export interface RankerAppOptions {
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const MAX_PARAM_BYTES = 256 * 9;
 export const DEFAULT_BUDGET_MS = 20;
 /**
  * A request costs about half a millisecond of CPU on the precomputed path (measured on the
@@ -65,6 +66,18 @@ export function buildRankerApp(opts: RankerAppOptions): RankerApp {
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     schemaErrorFormatter: formatSchemaErrors,
+    // Ids may be up to 256 characters (the schemas say so); percent-encoded, one can take 9 bytes
+    // a character. The router's default of 100 refused ids the schema accepts, with a 414.
+    routerOptions: { maxParamLength: MAX_PARAM_BYTES },
+    // The router's own refusals (a malformed %-escape, an over-long parameter) and the HTTP
+    // parser's (a malformed request line or header) would otherwise answer in Fastify's shape,
+    // not {error: {code, message}}.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toErrorReply(err);
+      // The option's generic reply type resolves to no status codes at all; this is the plain reply.
+      void (reply as unknown as FastifyReply).code(status).send(body);
+    },
+    clientErrorHandler: answerClientError,
     ajv: {
       customOptions: {
         // Fastify's defaults would silently strip unknown fields and turn "5" into 5; a client

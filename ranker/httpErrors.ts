@@ -3,6 +3,7 @@
  * message names the offending field; anything else is a 500 with a fixed message, because a
  * stack trace or a file path tells a client nothing it can act on and tells an attacker a lot.
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifySchemaValidationError, FastifyServerOptions } from 'fastify';
 
 /** Fastify does not export this name from its entry point. */
@@ -20,8 +21,11 @@ const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
   503: 'NOT_READY',
 };
 
@@ -57,4 +61,25 @@ function describeSchemaError(e: FastifySchemaValidationError, dataVar: string): 
     return `${at}/${params.additionalProperty} is not an allowed property`;
   }
   return `${at} ${e.message ?? 'is invalid'}`;
+}
+
+/**
+ * Fastify's clientErrorHandler: the HTTP parser refused what arrived on a socket (a malformed
+ * request line or header, headers past the size limit, a request that took too long), before any
+ * route could see it. Answers in the API's error shape and closes the connection, as Node does.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'the request took too long to arrive']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'the request headers are larger than the server accepts']
+        : [400, 'Bad Request', 'malformed HTTP request'];
+  const body = JSON.stringify(errorBody(CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
