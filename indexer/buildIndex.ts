@@ -77,6 +77,9 @@ export interface BuildIndexResult {
 
 export { DEFAULTS } from './defaults.js';
 
+/** Below this many items the catalog is embedded on the main thread (see embedCatalog). */
+const PARALLEL_EMBED_MIN_ITEMS = 50_000;
+
 export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexResult> {
   const log = opts.logger ?? createLogger();
   const topK = opts.topK ?? DEFAULTS.topK;
@@ -140,7 +143,9 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       }
     };
 
-    const items = await timer.stage('embed_items', () => embedCatalog(inputs, model, batchSize, log.progress('embed items', nItems)));
+    // Worker threads pay a model load each (about 0.3 s): worth it only for a large catalog.
+    const parallel = threads > 1 && nItems >= PARALLEL_EMBED_MIN_ITEMS ? { modelDir: opts.model, device, workers: threads } : undefined;
+    const items = await timer.stage('embed_items', () => embedCatalog(inputs, model, batchSize, log.progress('embed items', nItems), parallel));
     crashPoint('embed_items');
     gate([
       check('bad_item_vectors', countBadVectors(items.vectors, nItems, dim), '<=', 0, 'NaN/Inf or zero-norm item embeddings'),
@@ -172,7 +177,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
     const plan = planRetrieval(nUsers, nItems, dim, threads, opts.retrieval);
     log.event('retrieval', { ...plan });
     const exact = await ExactTopK.create(items.vectors, nItems, dim, threads);
-    const { files, indexed } = await hnswBuild;
+    const { files, indexed, cpuMs: buildCpuMs } = await hnswBuild;
     crashPoint('hnsw_build');
 
     const writer = new LmdbCandidateWriter(path.join(build, 'candidates.lmdb'));
@@ -196,10 +201,10 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       }
     };
     const progress = log.progress(`user top-${topK} (${plan.retrieval})`, nUsers, 'users');
-    await timer.stage('user_topk', () =>
+    const queryCpuMs = await timer.stage('user_topk', async () =>
       plan.retrieval === 'exact'
-        ? exactUserTopK(exact, userVectors, inputs.histories, topK, batchSize, emit, progress)
-        : queryHnswInWorkers({ files, dim, ef, k: topK, itemCount: nItems, threads }, userVectors, inputs.histories, emit, progress),
+        ? (await exactUserTopK(exact, userVectors, inputs.histories, topK, batchSize, emit, progress), -1)
+        : (await queryHnswInWorkers({ files, dim, ef, k: topK, itemCount: nItems, threads }, userVectors, inputs.histories, emit, progress)).cpuMs,
     );
     await writer.close();
     crashPoint('user_topk');
@@ -245,6 +250,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       },
       counts: { items: nItems, users: nUsers, usersWithCandidates, interactions: inputs.interactions },
       timingsMs: { ...timer.timings, total: Math.round(performance.now() - timer.origin) },
+      cpuMs: { ...timer.cpu, hnsw_build_threads: buildCpuMs, ...(queryCpuMs >= 0 ? { user_topk_threads: queryCpuMs } : {}) },
       checks,
       build: {
         host: os.hostname(),

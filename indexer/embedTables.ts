@@ -5,11 +5,18 @@
  */
 import type { UserQuery } from '../models/types.js';
 import { historyOf } from '../shared/data/histories.js';
+import { detectFormat } from '../shared/data/format.js';
+import { idAt } from '../shared/data/idIndex.js';
+import { rawTableBatches, requireRawColumn } from '../shared/data/rawBatches.js';
 import { readItems, readUsers } from '../shared/data/readers.js';
+import { toCategoryOrNull } from '../shared/data/values.js';
 import type { ItemRow, UserRow } from '../shared/data/types.js';
 import { InputError } from '../shared/errors.js';
 import type { Progress } from '../shared/log.js';
 import type { IndexerInputs } from './inputs.js';
+import type { EmbedItemsJob } from './workers/protocol.js';
+import { runWorker } from './workers/runWorker.js';
+import { startWorker } from './workers/startWorker.js';
 
 /** The part of a loaded model the embedding stages use. */
 export interface Towers {
@@ -30,37 +37,101 @@ export interface ItemEmbedding {
   categories: string[];
 }
 
-export async function embedCatalog(inputs: IndexerInputs, model: Towers, batchSize: number, progress?: Progress): Promise<ItemEmbedding> {
+export interface ParallelEmbedding {
+  modelDir: string;
+  device: 'cpu' | 'cuda' | 'auto';
+  /** Worker threads, each with its own model and one onnxruntime thread. */
+  workers: number;
+}
+
+/**
+ * Embeds the catalog into a shared matrix. With `parallel` (and an Arrow catalog: text formats
+ * would be parsed once per thread) worker threads embed alternate batches while this thread reads
+ * the id and category columns for item_meta; otherwise batches go through `model` here.
+ */
+export async function embedCatalog(inputs: IndexerInputs, model: Towers, batchSize: number, progress?: Progress, parallel?: ParallelEmbedding): Promise<ItemEmbedding> {
   const n = inputs.items.size;
-  const dim = model.dim;
-  const vectors = sharedMatrix(n, dim);
-  const category = new Int32Array(n).fill(-1);
-  const categories: string[] = [];
-  const catIndex = new Map<string, number>();
-  let at = 0;
-  for await (const rows of readItems(inputs.itemsFile, batchSize)) {
-    for (let i = 0; i < rows.length; i++) {
-      // The id pass and this pass must see the same file; a file replaced mid-build is refused.
-      if (inputs.items.ids[at + i] !== rows[i].itemId) {
-        throw new InputError({ file: inputs.itemsFile, row: at + i + 1, column: 'item_id' }, 'the file changed while the index was being built');
-      }
-      const c = rows[i].category;
-      if (c !== null) {
-        let ci = catIndex.get(c);
-        if (ci === undefined) {
-          ci = categories.push(c) - 1;
-          catIndex.set(c, ci);
+  const vectors = sharedMatrix(n, model.dim);
+  const meta = new CategoryCollector(n);
+  if (parallel && parallel.workers > 1 && detectFormat(inputs.itemsFile) === 'arrow') {
+    const done = new Array<number>(parallel.workers).fill(0);
+    const abort = new AbortController();
+    const workers = Array.from({ length: parallel.workers }, (_, w) => {
+      const job: EmbedItemsJob = { kind: 'embed_items', modelDir: parallel.modelDir, device: parallel.device, file: inputs.itemsFile, batchSize, worker: w, workers: parallel.workers, vectors: vectors.buffer as SharedArrayBuffer, dim: model.dim };
+      return runWorker(startWorker(EMBED_WORKER, job), {
+        signal: abort.signal,
+        onProgress: (d) => {
+          done[w] = d;
+          progress?.tick(done.reduce((a, b) => a + b, 0));
+        },
+      });
+    });
+    try {
+      let at = 0;
+      for await (const batch of rawTableBatches(inputs.itemsFile, batchSize)) {
+        const ids = requireRawColumn(inputs.itemsFile, batch, 'item_id');
+        const cats = batch.column('category');
+        for (let i = 0; i < batch.length; i++) {
+          checkSameId(inputs, idAt(inputs.itemsFile, batch, ids, i, 'item_id'), at + i);
+          meta.add(at + i, cats ? toCategoryOrNull(cats[i], { file: inputs.itemsFile, row: batch.firstRow + i, column: 'category' }) : null);
         }
-        category[at + i] = ci;
+        at += batch.length;
       }
+      if (at !== n) throw changed(inputs.itemsFile);
+      const counts = await Promise.all(workers);
+      if (counts.reduce((a, b) => a + b, 0) !== n) throw changed(inputs.itemsFile);
+    } catch (err) {
+      abort.abort();
+      await Promise.allSettled(workers);
+      throw err;
     }
-    vectors.set(await model.embedItems(rows), at * dim);
-    at += rows.length;
-    progress?.tick(at);
+  } else {
+    let at = 0;
+    for await (const rows of readItems(inputs.itemsFile, batchSize)) {
+      for (let i = 0; i < rows.length; i++) {
+        checkSameId(inputs, rows[i].itemId, at + i);
+        meta.add(at + i, rows[i].category);
+      }
+      vectors.set(await model.embedItems(rows), at * model.dim);
+      at += rows.length;
+      progress?.tick(at);
+    }
+    if (at !== n) throw changed(inputs.itemsFile);
   }
-  if (at !== n) throw new InputError({ file: inputs.itemsFile }, `the file changed while the index was being built (${at} rows, ${n} before)`);
   progress?.end();
-  return { vectors, category, categories };
+  return { vectors, category: meta.category, categories: meta.categories };
+}
+
+const EMBED_WORKER = new URL('./workers/embedWorker.js', import.meta.url);
+
+/** Category names in first-seen order and each item's index into them. */
+class CategoryCollector {
+  readonly category: Int32Array;
+  readonly categories: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  constructor(n: number) {
+    this.category = new Int32Array(n).fill(-1);
+  }
+
+  add(item: number, c: string | null): void {
+    if (c === null) return;
+    let ci = this.index.get(c);
+    if (ci === undefined) {
+      ci = this.categories.push(c) - 1;
+      this.index.set(c, ci);
+    }
+    this.category[item] = ci;
+  }
+}
+
+/** The id pass and the embedding pass must see the same file; one replaced mid-build is refused. */
+function checkSameId(inputs: IndexerInputs, id: string, item: number): void {
+  if (inputs.items.ids[item] !== id) throw new InputError({ file: inputs.itemsFile, row: item + 1, column: 'item_id' }, 'the file changed while the index was being built');
+}
+
+function changed(file: string): InputError {
+  return new InputError({ file }, 'the file changed while the index was being built');
 }
 
 /** How many of a user's latest items the user tower and the users store get (the model truncates further). */

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { Progress } from '../shared/log.js';
-import type { HnswBuildJob } from './workers/hnswProtocol.js';
+import type { HnswBuildJob } from './workers/protocol.js';
 import { runWorker } from './workers/runWorker.js';
 import { startWorker } from './workers/startWorker.js';
 
@@ -37,6 +37,8 @@ export interface HnswFiles {
   files: string[];
   /** Points in all files together, as the workers counted them after building. */
   indexed: number;
+  /** CPU time the build threads spent, summed (-1 where the platform cannot say). */
+  cpuMs: number;
 }
 
 /** Builds `shards` index files in `dir` from a shared items × dim matrix. */
@@ -54,11 +56,13 @@ export async function buildHnswFiles(
   const ranges = shardRanges(items, Math.max(1, Math.min(shards, items)));
   const done = ranges.map(() => 0);
   const files = ranges.map((_, s) => hnswShardFile(dir, s));
+  let cpuMs = 0;
   const counts = await Promise.all(
     ranges.map(([from, to], s) => {
       const job: HnswBuildJob = { kind: 'build', vectors: shared, dim, from, to, M: p.M, efConstruction: p.efConstruction, seed: p.seed ?? 100, file: files[s] };
       return runWorker(startWorker(HNSW_WORKER, job), {
         signal,
+        onDone: (m) => (cpuMs = cpuMs < 0 || (m.cpuMs ?? -1) < 0 ? -1 : cpuMs + (m.cpuMs ?? 0)),
         onProgress: (n) => {
           done[s] = n;
           progress?.tick(done.reduce((a, b) => a + b, 0));
@@ -67,7 +71,7 @@ export async function buildHnswFiles(
     }),
   );
   progress?.end();
-  return { files, indexed: counts.reduce((a, b) => a + b, 0) };
+  return { files, indexed: counts.reduce((a, b) => a + b, 0), cpuMs };
 }
 
 /** The SharedArrayBuffer behind a matrix (the indexer allocates them shared, so this is no copy). */

@@ -6,7 +6,7 @@
 import type { Histories } from '../shared/data/histories.js';
 import type { Progress } from '../shared/log.js';
 import { HNSW_WORKER, asShared, shardRanges } from './hnswBuild.js';
-import type { HnswQueryJob } from './workers/hnswProtocol.js';
+import type { HnswQueryJob } from './workers/protocol.js';
 import { runWorker } from './workers/runWorker.js';
 import { startWorker } from './workers/startWorker.js';
 
@@ -40,7 +40,7 @@ export async function queryHnswInWorkers(
   histories: Histories,
   emit: (c: CandidateChunk) => Promise<void> | void,
   progress?: Progress,
-): Promise<void> {
+): Promise<{ cpuMs: number }> {
   const users = histories.users;
   const ranges = shardRanges(users, Math.max(1, Math.min(o.threads, users)));
   const credits = new Int32Array(new SharedArrayBuffer(4 * ranges.length));
@@ -54,10 +54,12 @@ export async function queryHnswInWorkers(
   let received = 0;
   let writing: Promise<void> = Promise.resolve();
   let writeError: unknown = null;
+  let cpuMs = 0;
   await Promise.all(
     ranges.map(([from, to], slot) => {
       const job: HnswQueryJob = { kind: 'query', files: o.files, dim: o.dim, ef: o.ef, k: o.k, itemCount: o.itemCount, ...shared, from, to, chunk, credits: credits.buffer as SharedArrayBuffer, slot };
       return runWorker(startWorker(HNSW_WORKER, job), {
+        onDone: (m) => (cpuMs = cpuMs < 0 || (m.cpuMs ?? -1) < 0 ? -1 : cpuMs + (m.cpuMs ?? 0)),
         onChunk: (m) => {
           received += m.count;
           const c: CandidateChunk = { start: m.start, count: m.count, lens: m.lens, items: m.items, scores: m.scores, k: o.k };
@@ -82,4 +84,5 @@ export async function queryHnswInWorkers(
   if (writeError) throw writeError;
   if (received !== users) throw new Error(`HNSW query workers answered ${received} of ${users} users`);
   progress?.end();
+  return { cpuMs };
 }

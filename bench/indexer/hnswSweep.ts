@@ -46,23 +46,29 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'hnsw-sweep-'));
 let lastBuild = '';
 let files: string[] = [];
 let buildS = 0;
+let buildCpuS = 0;
 for (const [M, efC, ef, shardsArg] of configs) {
   const shards = shardsArg ?? 1;
   if (lastBuild !== `${M}:${efC}:${shards}`) {
     const t = performance.now();
-    files = (await buildHnswFiles(e.items, nItems, dim, { M, efConstruction: efC, ef }, dir, shards)).files;
+    const built = await buildHnswFiles(e.items, nItems, dim, { M, efConstruction: efC, ef }, dir, shards);
+    files = built.files;
     buildS = (performance.now() - t) / 1000;
+    buildCpuS = built.cpuMs / 1000;
     lastBuild = `${M}:${efC}:${shards}`;
   }
   const lists = new Map<number, Int32Array>();
   const wanted = new Set(sample);
   const t = performance.now();
-  await queryHnswInWorkers({ files, dim, ef, k: K, itemCount: nItems, threads: 2 }, e.users.subarray(0, q * dim), hist, (c) => {
+  const { cpuMs } = await queryHnswInWorkers({ files, dim, ef, k: K, itemCount: nItems, threads: 2 }, e.users.subarray(0, q * dim), hist, (c) => {
     for (let b = 0; b < c.count; b++) if (wanted.has(c.start + b)) lists.set(c.start + b, c.items.slice(b * K, b * K + c.lens[b]));
   });
   const qs = (performance.now() - t) / 1000;
   let rec = 0;
   sample.forEach((u, s) => (rec += overlapRecall(truthLists[s], lists.get(u) ?? new Int32Array(0))));
-  console.log(`n=${nItems} shards=${shards} M=${M} efC=${efC} ef=${ef}: build ${buildS.toFixed(1)} s, query ${Math.round(q / qs)} users/s (2 threads), recall@${K} ${(rec / sample.length).toFixed(4)}`);
+  console.log(
+    `n=${nItems} shards=${shards} M=${M} efC=${efC} ef=${ef}: build ${buildS.toFixed(1)} s wall, ${buildCpuS.toFixed(1)} s CPU; ` +
+      `query ${Math.round(q / qs)} users/s wall (2 threads), ${((1000 * cpuMs) / q).toFixed(1)} µs CPU per user (incl. index load); recall@${K} ${(rec / sample.length).toFixed(4)}; load ${os.loadavg()[0].toFixed(1)}`,
+  );
 }
 await exact.close();

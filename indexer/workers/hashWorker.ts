@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WorkerMessage } from './hnswProtocol.js';
+import type { WorkerMessage } from './protocol.js';
 
 const { file } = workerData as { file: string };
 const hash = createHash('sha256');

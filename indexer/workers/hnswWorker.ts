@@ -6,8 +6,9 @@
  * Imports nothing of the project at run time, so it bundles and starts fast.
  */
 import hnswlib from 'hnswlib-node';
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { HnswBuildJob, HnswQueryJob, WorkerMessage } from './hnswProtocol.js';
+import type { HnswBuildJob, HnswQueryJob, WorkerMessage } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('hnswWorker must run in a worker thread');
@@ -35,7 +36,7 @@ function build(j: HnswBuildJob): void {
     if (((i - j.from) & 4095) === 4095) post({ type: 'progress', done: i - j.from + 1 });
   }
   index.writeIndexSync(j.file);
-  post({ type: 'done', count: index.getCurrentCount() });
+  post({ type: 'done', count: index.getCurrentCount(), cpuMs: threadCpuMs() });
 }
 
 function query(j: HnswQueryJob): void {
@@ -83,7 +84,7 @@ function query(j: HnswQueryJob): void {
     }
     post({ type: 'chunk', start, count, lens, items, scores }, [lens.buffer, items.buffer, scores.buffer]);
   }
-  post({ type: 'done', count: j.to - j.from });
+  post({ type: 'done', count: j.to - j.from, cpuMs: threadCpuMs() });
 }
 
 /** k nearest over all shards, nearest first (each shard's list already is). */
@@ -106,4 +107,18 @@ function searchShards(shards: hnswlib.HierarchicalNSW[], q: number[], k: number)
     distances.push(parts[best].distances[at[best]++]);
   }
   return { labels, distances };
+}
+
+/**
+ * CPU time of this thread so far (Linux: /proc/thread-self/stat, in clock ticks of 10 ms), or -1.
+ * Wall time on a shared machine says little; CPU time is what a quiet machine would spend.
+ */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return -1;
+  }
 }

@@ -1,7 +1,7 @@
 /** Runs one worker job to completion, turning its messages into callbacks and a promise. */
 import type { Worker } from 'node:worker_threads';
 import { TwoTowerError } from '../../shared/errors.js';
-import type { WorkerMessage } from './hnswProtocol.js';
+import type { WorkerMessage } from './protocol.js';
 
 export interface WorkerCallbacks {
   onProgress?: (done: number) => void;
@@ -25,7 +25,7 @@ export function runWorker(worker: Worker, cb: WorkerCallbacks = {}): Promise<num
       try {
         if (m.type === 'progress') cb.onProgress?.(m.done);
         else if (m.type === 'chunk') cb.onChunk?.(m);
-        else if (m.type === 'error') fail(new TwoTowerError('INTERNAL', `worker failed: ${m.message}`));
+        else if (m.type === 'error') fail(m.code ? new TwoTowerError(m.code, m.message, m.details ?? {}) : new TwoTowerError('INTERNAL', `worker failed: ${m.message}`));
         else if (m.type === 'done' && !settled) {
           settled = true;
           cb.onDone?.(m);

@@ -1,4 +1,6 @@
-/** Jobs and messages between the indexer and its HNSW worker threads. */
+import type { ErrorCode } from '../../shared/errors.js';
+
+/** Jobs and messages between the indexer and its worker threads (HNSW, embedding, hashing). */
 
 export interface HnswBuildJob {
   kind: 'build';
@@ -40,5 +42,20 @@ export interface HnswQueryJob {
 export type WorkerMessage =
   | { type: 'progress'; done: number }
   | { type: 'chunk'; start: number; count: number; lens: Int32Array; items: Int32Array; scores: Float32Array }
-  | { type: 'done'; count: number; digest?: string }
-  | { type: 'error'; message: string };
+  | { type: 'done'; count: number; digest?: string; /** CPU time of the worker thread, -1 if unknown. */ cpuMs?: number }
+  /** code: a TwoTowerError's code (e.g. BAD_INPUT for a bad row), so the CLI's exit code survives the thread. */
+  | { type: 'error'; message: string; code?: ErrorCode; details?: Record<string, unknown> };
+
+export interface EmbedItemsJob {
+  kind: 'embed_items';
+  modelDir: string;
+  device: 'cpu' | 'cuda' | 'auto';
+  file: string;
+  batchSize: number;
+  /** This worker embeds raw batches b with b % workers === worker. */
+  worker: number;
+  workers: number;
+  /** Float32 items × dim, written at each batch's rows. */
+  vectors: SharedArrayBuffer;
+  dim: number;
+}
