@@ -29,6 +29,19 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: 'NOT_READY',
 };
 
+/**
+ * A message for a client with the host's folders taken out: each of `roots` (with its trailing
+ * slash) is dropped, so paths under it read relative to it, and any other absolute path that
+ * remains is reduced to its last component. The full message stays in the server's log.
+ */
+export function redactPaths(message: string, roots: string[]): string {
+  let out = message;
+  for (const root of roots.filter((r) => r.length > 1).sort((a, b) => b.length - a.length)) {
+    out = out.split(root.endsWith('/') ? root : `${root}/`).join('');
+  }
+  return out.replace(/(^|[\s'"(=:,])\/(?:[^\s'"()/,]+\/)+([^\s'"()/,]*)/g, (_m, lead: string, last: string) => `${lead}…/${last}`);
+}
+
 /** The status and body to answer for an error thrown anywhere in a request. */
 export function toErrorReply(thrown: unknown): { status: number; body: ErrorBody; internal: boolean } {
   const err = (thrown instanceof Error ? thrown : new Error(String(thrown))) as Partial<FastifyError> & Error;

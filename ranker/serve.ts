@@ -4,10 +4,13 @@
  * Afterwards it follows CURRENT: a new version is loaded and warmed beside the serving one and
  * swapped in without dropping a request.
  */
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadVersion } from '../shared/store/loadVersion.js';
 import { resolveAdminToken } from './adminAuth.js';
 import { buildRankerApp, DEFAULT_BUDGET_MS, DEFAULT_MAX_IN_FLIGHT } from './app.js';
+import { redactPaths } from './httpErrors.js';
 import type { RankerMetrics } from './metrics.js';
 import { VersionReloader, type ReloadOutcome } from './reloader.js';
 import { VersionHolder } from './versionHolder.js';
@@ -52,6 +55,7 @@ export interface RunningRanker {
 
 export async function serve(opts: ServeOptions): Promise<RunningRanker> {
   const first = await loadVersion(opts.store);
+  const storeRoots = [opts.store, path.resolve(opts.store), await realpath(opts.store).catch(() => opts.store)];
   let app: FastifyInstance | undefined;
   let watcher: CurrentWatcher | undefined;
   try {
@@ -68,9 +72,12 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
       processMetrics: opts.processMetrics ?? true,
       microBatch: opts.microBatch,
       // The reloader needs the app's logger, so it is made just after; the port opens later still.
-      reload: (o) => {
+      // A refusal's reason goes to the admin client with the store's location taken out (the log
+      // keeps it whole): loadModel's messages, for one, name the absolute model folder.
+      reload: async (o) => {
         if (!reloader) throw new Error('reload called before the ranker finished starting');
-        return reloader.reload(o);
+        const outcome = await reloader.reload(o);
+        return outcome.status === 'refused' ? { ...outcome, reason: redactPaths(outcome.reason, storeRoots) } : outcome;
       },
     });
     app = built.app;

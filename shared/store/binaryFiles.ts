@@ -35,6 +35,8 @@ export async function readJsonFile<T>(file: string): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new TwoTowerError('STORE', `${file}: not valid JSON (${(err as Error).message})`);
+    // V8 says "... in JSON at position 30"; the comma form reads the same and cannot be taken
+    // for a stack frame ("at ...") by whoever scans messages that reach clients.
+    throw new TwoTowerError('STORE', `${file}: not valid JSON (${(err as Error).message.replace(/ at position (\d+)/, ', position $1')})`);
   }
 }

@@ -30,8 +30,9 @@ export interface LoadVersionOptions {
 }
 
 export async function loadVersion(store: string, versionId?: string, opts: LoadVersionOptions = {}): Promise<LoadedVersion> {
-  const id = versionId ?? (await readCurrent(store));
-  if (!id) throw new TwoTowerError('STORE', `no published version in ${store} (CURRENT is missing)`);
+  // An id given (even '') is checked as given; only an absent one means "what CURRENT names".
+  const id = versionId !== undefined ? versionId : await readCurrent(store);
+  if (id === null) throw new TwoTowerError('STORE', `no published version in ${store} (CURRENT is missing)`);
   const dir = versionDir(store, id); // refuses an id that is not a plain version id
   const label = `versions/${id}`;
   const at = (file: string) => `${label}/${file}`;
