@@ -116,16 +116,26 @@ describe('overload at three times the sustainable rate', () => {
       const ceiling = cap.completed / cap.elapsedS;
       let sustainable = 0;
       const ramp: string[] = [];
-      for (const share of [0.2, 0.35, 0.5, 0.65, 0.8]) {
+      for (const share of [0.35, 0.5, 0.65, 0.8]) {
         const rate = Math.round(ceiling * share);
-        const r = await run(rate, RAMP_S);
-        const ok = r.statusCounts['200'] === r.sent && percentile(r.okMs, 99) <= 20;
-        ramp.push(`${rate}/s p99 ${p(r, 99)}${ok ? '' : ' ✗'}`);
+        // A step gets a second try: one stall of a noisy neighbour should not end the ramp.
+        let ok = false;
+        for (let attempt = 0; attempt < 2 && !ok; attempt++) {
+          const r = await run(rate, RAMP_S);
+          ok = r.statusCounts['200'] === r.sent && percentile(r.okMs, 99) <= 20;
+          ramp.push(`${rate}/s p99 ${p(r, 99)}${ok ? '' : ' ✗'}`);
+        }
         if (!ok) break;
         sustainable = rate;
       }
-      // On a machine too busy to hold 20 ms even at the lowest step, overload its lowest step.
-      if (sustainable === 0) sustainable = Math.round(ceiling * 0.2);
+      // The ramp only measures down (a busy neighbour makes a step fail); below half the
+      // closed-loop ceiling it says more about the neighbours than the service, and three times
+      // it might not overload anything. Half the ceiling is the floor.
+      const floor = Math.round(ceiling * 0.5);
+      if (sustainable < floor) {
+        ramp.push(`(floor: half the ceiling, ${floor}/s)`);
+        sustainable = floor;
+      }
       const steadyRate = Math.round(sustainable / 2);
       const overloadRate = sustainable * 3;
 
