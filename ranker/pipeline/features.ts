@@ -5,7 +5,7 @@
 import { computeRankFeatures, RANK_FEATURES } from '../../shared/rankFeatures.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import type { ServingContext } from './servingContext.js';
-import type { CandidateList, Stage } from './types.js';
+import type { CandidateList, SyncStage } from './types.js';
 
 export interface FeaturesInput {
   version: LoadedVersion;
@@ -23,7 +23,7 @@ export interface FeaturesOutput {
   n: number;
 }
 
-export const featuresStage: Stage<FeaturesInput, FeaturesOutput> = {
+export const featuresStage: SyncStage<FeaturesInput, FeaturesOutput> = {
   name: 'features',
   run: buildFeatures,
 };

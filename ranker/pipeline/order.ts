@@ -1,5 +1,5 @@
 /** Picks the k best candidates by ranker score, or by retrieval order when there are no scores. */
-import type { Stage } from './types.js';
+import type { SyncStage } from './types.js';
 
 export interface OrderInput {
   /** Ranker score per candidate; null means keep the retrieval order. */
@@ -8,7 +8,7 @@ export interface OrderInput {
   k: number;
 }
 
-export const orderStage: Stage<OrderInput, Int32Array> = {
+export const orderStage: SyncStage<OrderInput, Int32Array> = {
   name: 'order',
   run: ({ scores, n, k }) => (scores ? topByScore(scores, n, k) : retrievalOrder(n, k)),
 };

@@ -11,13 +11,13 @@ import { orderStage } from './order.js';
 import { resolveStage, resolveUser, type ResolvedUser } from './resolve.js';
 import { scoreStage, type ScoreOutput } from './score.js';
 import { servingContext } from './servingContext.js';
-import { runStage } from './timing.js';
+import { runStage, runSyncStage } from './timing.js';
 import type { CandidateList, DegradedReason, PipelineContext, RankedItem, RankRequest, RankResult, StageTimings } from './types.js';
 
 export async function rank({ version, log, microBatch }: PipelineContext, request: RankRequest): Promise<RankResult> {
   const timings: StageTimings = {};
   const context = servingContext(version);
-  const resolved = await runStage(resolveStage, { version, request }, timings);
+  const resolved = runSyncStage(resolveStage, { version, request }, timings);
   const callerItems = resolved.callerItems;
   let user: ResolvedUser | undefined;
   const lookUpUser = (): ResolvedUser => (user ??= resolveUser(version, request.userId, resolved.requestDrop));
@@ -40,16 +40,16 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
       timings,
     );
   let candidates = await fetch(request.usePrecomputed ?? true);
-  let kept: CandidateList = await runStage(filterStage, { candidates, drop: candidates.drop }, timings);
+  let kept: CandidateList = runSyncStage(filterStage, { candidates, drop: candidates.drop }, timings);
   if (kept.items.length < request.k && candidates.source === 'precomputed') {
     // A precomputed list has a fixed depth; when the request asks for more than survives the
     // filter, a live retrieval over-fetches as deep as needed.
     candidates = await fetch(false);
-    kept = await runStage(filterStage, { candidates, drop: candidates.drop }, timings);
+    kept = runSyncStage(filterStage, { candidates, drop: candidates.drop }, timings);
   }
 
   const n = kept.items.length;
-  const { features, computed } = await runStage(
+  const { features, computed } = runSyncStage(
     featuresStage,
     { version, context, candidates: kept, sessionItems: resolved.sessionItems },
     timings,
@@ -62,7 +62,7 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
     scored = await withDeadline(runStage(scoreStage, { model: version.model, score, features, n, log }, timings), request.deadline);
   }
   const scores = scored === LATE ? null : scored.scores;
-  const order = await runStage(orderStage, { scores, n, k: request.k }, timings);
+  const order = runSyncStage(orderStage, { scores, n, k: request.k }, timings);
 
   const items = Array.from(order, (p): RankedItem => {
     const retrievalScore = kept.scores[p];

@@ -3,7 +3,7 @@
  * (the catalog changes nightly; a client holding an old id is normal, not an error).
  */
 import type { KnownUser, LoadedVersion } from '../../shared/store/types.js';
-import type { IgnoredIds, RankRequest, Stage } from './types.js';
+import type { IgnoredIds, RankRequest, SyncStage } from './types.js';
 
 export interface ResolveInput {
   version: LoadedVersion;
@@ -33,7 +33,7 @@ export interface ResolvedUser {
   drop: Set<number>;
 }
 
-export const resolveStage: Stage<ResolveInput, ResolvedRequest> = {
+export const resolveStage: SyncStage<ResolveInput, ResolvedRequest> = {
   name: 'resolve',
   run: ({ version, request }) => resolveRequest(version, request),
 };

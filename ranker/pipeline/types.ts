@@ -14,6 +14,11 @@ export interface Stage<I, O> {
   run(input: I): O | Promise<O>;
 }
 
+/** A stage that finishes in the call: timed and run without a promise or a microtask turn. */
+export interface SyncStage<I, O> extends Stage<I, O> {
+  run(input: I): O;
+}
+
 /** Where the candidates of a response came from. */
 export type CandidateSource = 'precomputed' | 'cold_start' | 'popular' | 'caller';
 

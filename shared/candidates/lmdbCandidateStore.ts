@@ -39,8 +39,12 @@ export class LmdbCandidateStore implements CandidateStore {
   }
 
   get(userId: string): Candidates | null {
-    const buf = this.db.getBinary(userId);
-    return buf ? unpackCandidates(buf) : null;
+    // getBinaryFast hands back lmdb's reusable read buffer (valid until the next read) instead of
+    // a copy of its own; unpackCandidates copies out of it at once, so a request makes one copy.
+    // That buffer is larger than the value: its `length` (set by lmdb), not its byteLength, is
+    // the value's size.
+    const buf = this.db.getBinaryFast(userId);
+    return buf ? unpackCandidates(buf.subarray(0, buf.length)) : null;
   }
 
   async close(): Promise<void> {

@@ -33,6 +33,19 @@ describe('filter stage', () => {
     expect(out.items.length).toBe(0);
     expect(out.scores.length).toBe(0);
   });
+
+  it('returns the list itself when none of its items is dropped', () => {
+    expect(filterCandidates(list, new Set([42, 43]))).toBe(list);
+  });
+
+  it('drops at the first and last positions', () => {
+    const out = filterCandidates(list, new Set([7, 4]));
+    expect(Array.from(out.items)).toEqual([3, 9, 1]);
+    expect(Array.from(out.scores)).toEqual([Math.fround(0.8), Math.fround(0.7), Math.fround(0.6)]);
+    const late = filterCandidates(list, new Set([1]));
+    expect(Array.from(late.items)).toEqual([7, 3, 9, 4]);
+    expect(Array.from(late.scores)).toEqual([Math.fround(0.9), Math.fround(0.8), Math.fround(0.7), Math.fround(0.5)]);
+  });
 });
 
 describe('order stage', () => {

@@ -40,7 +40,29 @@ describe('LMDB stores', () => {
     const r = new LmdbCandidateStore(path.join(dir, 'c.lmdb'));
     expect(Array.from(r.get('u24999')?.items ?? [])).toEqual([24999, 25000]);
     expect(r.get('nobody')).toBeNull();
+    // Each result owns its data: a later read (lmdb reuses its read buffer) must not change it.
+    const first = r.get('u3');
+    const second = r.get('u4');
+    expect(Array.from(first?.items ?? [])).toEqual([3, 4]);
+    expect(Array.from(first?.scores ?? [])).toEqual([1, 0.5]);
+    expect(Array.from(second?.items ?? [])).toEqual([4, 5]);
     await r.close();
+
+    // A value larger than lmdb's reusable read buffer takes another path inside lmdb.
+    const big = Int32Array.from({ length: 300_000 }, (_, i) => i * 3);
+    const bigScores = Float32Array.from({ length: 300_000 }, (_, i) => i / 7);
+    const wb = new LmdbCandidateWriter(path.join(dir, 'big.lmdb'));
+    await wb.put('small', Int32Array.from([1]), Float32Array.from([2]));
+    await wb.put('big', big, bigScores);
+    await wb.close();
+    const rb = new LmdbCandidateStore(path.join(dir, 'big.lmdb'));
+    const gotBig = rb.get('big');
+    const gotSmall = rb.get('small');
+    expect(gotBig?.items).toEqual(big);
+    expect(gotBig?.scores).toEqual(bigScores);
+    expect(Array.from(gotSmall?.items ?? [])).toEqual([1]);
+    expect(Array.from(gotSmall?.scores ?? [])).toEqual([2]);
+    await rb.close();
     const ur = new LmdbUserStore(path.join(dir, 'u.lmdb'));
     expect(ur.get('u7')?.history).toEqual(['i1', 'i2']);
     expect(ur.get('u8')).toBeNull();
