@@ -50,7 +50,14 @@ export function toErrorReply(thrown: unknown): { status: number; body: ErrorBody
   if (status >= 400 && status < 500) {
     // Fastify's own 4xx messages (bad JSON, wrong media type, body too large) are written for
     // clients and carry no internals.
-    const message = status === 415 ? 'unsupported media type: send application/json' : err.message;
+    const message =
+      status === 415
+        ? 'unsupported media type: send application/json'
+        : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+          ? // Fastify's parser answers the same for both and drops the cause; the client should
+            // know that a well-formed body can be refused for its keys.
+            'body is not valid JSON, or holds a forbidden key (__proto__, or constructor with prototype)'
+          : err.message;
     return { status, body: errorBody(CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message), internal: false };
   }
   return { status: 500, body: errorBody('INTERNAL', 'internal error'), internal: true };

@@ -206,9 +206,13 @@ describe.skipIf(noMount !== null)('a full disk mid-build', () => {
       const versionBytes = Number(execFileSync('du', ['-sb', versionDir(store, first.version)]).toString().split('\t')[0]);
 
       // Room for a share of a second version: the build runs out of space at a different stage
-      // for each share (model copy, item files, LMDB stores, HNSW file, checksums).
-      const shares = size([0.1, 0.3, 0.8], [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 0.95]);
+      // for each share (model copy, item files, LMDB stores, HNSW file, checksums). Near 100% a
+      // build may fit after all (sizes vary a little between builds): then it must have published
+      // a complete version, and the next share is measured against that one.
+      const shares = size([0.1, 0.3, 0.8], [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
       for (const share of shares) {
+        const current = (await readCurrent(store)) as string;
+        const versions = await listVersions(store);
         const used = Number(execFileSync('df', ['-B1', '--output=used', disk]).toString().trim().split('\n')[1]);
         const limit = Math.ceil((used + share * versionBytes) / 4096) * 4096;
         execFileSync('mount', ['-o', `remount,size=${limit}`, disk]);
@@ -216,18 +220,28 @@ describe.skipIf(noMount !== null)('a full disk mid-build', () => {
         const message = run.stderr.split('\n').find((l) => l.startsWith('twotower:')) ?? null;
         ends.push({ share, code: run.code, signal: run.signal, stage: lastStage(run.stderr), message });
 
-        // Not a crash by signal (SIGBUS from a memory-mapped write would be one), a failure code.
+        // Not a crash by signal (SIGBUS from a memory-mapped write would be one).
         expect(run.signal, run.stderr.slice(-2000)).toBeNull();
-        expect(run.code).not.toBe(0);
+        if (run.code === 0) {
+          const now = await expectServable(store);
+          await verifyChecksums(versionDir(store, now), `versions/${now}`);
+          continue;
+        }
         // Nothing published: CURRENT and the version list unchanged, the old version intact.
-        expect(await readCurrent(store)).toBe(first.version);
-        expect(await listVersions(store)).toEqual([first.version]);
-        await verifyChecksums(versionDir(store, first.version), `versions/${first.version}`);
+        expect(await readCurrent(store)).toBe(current);
+        expect(await listVersions(store)).toEqual(versions);
+        await verifyChecksums(versionDir(store, current), `versions/${current}`);
       }
+      // The small shares cannot have fit.
+      expect(ends.filter((e) => e.code !== 0).length).toBeGreaterThanOrEqual(Math.min(2, shares.length));
       report(
         'crash',
         `full disk (tmpfs): ${ends
-          .map((e) => `${Math.round(e.share * 100)}% of a version free → exit ${e.code ?? e.signal} in ${e.stage}: ${e.message?.slice(0, 120) ?? 'NO error line (uncaught exception trace)'}`)
+          .map((e) =>
+            e.code === 0
+              ? `${Math.round(e.share * 100)}% of a version free → it fitted: published, complete`
+              : `${Math.round(e.share * 100)}% of a version free → exit ${e.code ?? e.signal} in ${e.stage}: ${e.message?.slice(0, 120) ?? 'NO error line (uncaught exception trace)'}`,
+          )
           .join(' | ')}`,
       );
 
@@ -249,7 +263,7 @@ describe.skipIf(noMount !== null)('a full disk mid-build', () => {
   // When that is fixed this test starts failing: drop `.fails`.
   it.fails('KNOWN BUG: every full-disk failure says so in one twotower: line and the "nothing published" line', () => {
     expect(ends.length).toBeGreaterThan(0);
-    for (const e of ends) {
+    for (const e of ends.filter((x) => x.code !== 0)) {
       expect(e.message, `share ${e.share}`).toMatch(/ENOSPC|no space left/i);
     }
   });

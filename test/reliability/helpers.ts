@@ -119,15 +119,22 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   }
 }
 
-/** What an error body must never carry: stack frames, source locations, host paths. */
-export const LEAK_MARKERS = ['/work', '/tmp', 'at ', '.ts:', '.js:', 'node_modules', process.cwd()];
+/**
+ * What an error body must never carry: stack frames ('at ' as a word: "candidat is" is not one),
+ * source locations, host paths.
+ */
+export const LEAK_MARKERS: (string | RegExp)[] = ['/work', '/tmp', /\bat /, '.ts:', '.js:', 'node_modules', process.cwd()];
+
+function found(text: string, marker: string | RegExp): boolean {
+  return typeof marker === 'string' ? text.includes(marker) : marker.test(text);
+}
 
 /**
  * The markers found in `body` that the request did not itself carry (an id the client sent may
  * come back in "item 'x' is not in index version v…", and that is not a leak).
  */
 export function leaks(body: string, request: string): string[] {
-  return LEAK_MARKERS.filter((m) => body.includes(m) && !request.includes(m));
+  return LEAK_MARKERS.filter((m) => found(body, m) && !found(request, m)).map(String);
 }
 
 /** Nearest-rank percentile q (0..100) of a sorted array; NaN when empty. */

@@ -32,7 +32,7 @@ import { loadVersion } from '../../shared/store/loadVersion.js';
 import type { IndexManifest } from '../../shared/store/types.js';
 import { flipCurrent, listVersions, readCurrent, rollback, tmpDir, versionDir } from '../../shared/store/versionStore.js';
 import { cli, sharedFixture, type SharedFixture } from '../indexer/fixture.js';
-import { LEAK_MARKERS, report, ROOT, timeout } from './helpers.js';
+import { leaks, report, ROOT, timeout } from './helpers.js';
 
 const TOKEN = 'hostile-files-token';
 const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
@@ -119,7 +119,7 @@ async function expectRefusedByRanker(name: string, id: string | null, message: R
   const body = JSON.parse(text) as { error: { code: string; message: string } };
   expect(body.error.code).toBe('VERSION_REFUSED');
   expect(body.error.message, name).toMatch(message);
-  for (const m of LEAK_MARKERS) expect(body.error.message, `${name}: '${m}' in ${body.error.message}`).not.toContain(m);
+  expect(leaks(body.error.message, ''), `${name}: ${body.error.message}`).toEqual([]);
   refusals.push(`${name} → ${body.error.message.replace(/^version \S+ refused: /, '').slice(0, 140)}`);
   // Still serving the good version, and answering.
   const ready = (await (await fetch(`${ranker.url}/readyz`)).json()) as { indexVersion: string };

@@ -158,6 +158,8 @@ describe('overload at three times the sustainable rate', () => {
       const memory = rss.stop();
       const shed = (await shedTotal()) - shedBefore;
       const server503p99 = await serverQuantileMs({ route: '/v1/rank', status: '503' }, 0.99);
+      // Cumulative over the run so far; the overload phase dominates it.
+      const server200p99 = await serverQuantileMs({ route: '/v1/rank', status: '200' }, 0.99);
       const server200 = (await serverCount({ route: '/v1/rank', status: '200' })) - count200;
       const third = Math.max(1, Math.floor(memory.samples.length / 3));
       const firstThirdMb = Math.max(...memory.samples.slice(0, third));
@@ -173,7 +175,7 @@ describe('overload at three times the sustainable rate', () => {
         'overload',
         `closed-loop ceiling ${ceiling.toFixed(0)} req/s (16 connections, p99 ${p(cap, 99)} ms); ramp ${ramp.join(', ')} → sustainable ${sustainable}/s; ` +
           `offered ${overloadRate}/s (3×) for ${OVERLOAD_S}s over 400 connections (generator lag max ${fmt(over.maxReleaseLagMs)} ms): ` +
-          `accepted ${accepted} (${(accepted / over.elapsedS).toFixed(0)}/s, client p50 ${p(over, 50)} ms, p99 ${p(over, 99)} ms, degraded ${over.degraded}), ` +
+          `accepted ${accepted} (${(accepted / over.elapsedS).toFixed(0)}/s, client p50 ${p(over, 50)} ms, p99 ${p(over, 99)} ms, server-side p99 ≤ ${fmt(server200p99)} ms, degraded ${over.degraded}), ` +
           `shed ${refused} (client p50 ${fmt(percentile(over.shedMs, 50))} ms, p99 ${fmt(percentile(over.shedMs, 99))} ms; server-side 503 p99 ≤ ${fmt(server503p99)} ms), ` +
           `errors ${over.errors}, max in flight ${maxInFlight}/${DEFAULT_MAX_IN_FLIGHT}; RSS ${rssBefore.toFixed(0)} MB before, peak ${memory.peakMb.toFixed(0)} MB ` +
           `(max over the first third ${firstThirdMb.toFixed(0)}, last third ${lastThirdMb.toFixed(0)}); ` +
@@ -196,12 +198,13 @@ describe('overload at three times the sustainable rate', () => {
       expect(recovery.errors).toBe(0);
       expect(shedAfterRecovery).toBe(shed);
       if (SOAK) {
-        // Generous bounds (a shared, noisy 2-core box runs the generator too): what they catch is
-        // an unbounded queue, which shows as seconds, not a missed 20 ms budget.
+        // Generous bounds, on what the service controls: from the moment it reads a request to its
+        // answer (its own histogram). Client-side latency on this shared box also holds the time a
+        // request waits for a CPU in the kernel's queues (the generator and the neighbours' jobs
+        // compete for the same 2 cores), so it is reported, not bounded.
         expect(lastThirdMb - firstThirdMb).toBeLessThan(100);
         expect(server503p99).toBeLessThanOrEqual(5);
-        expect(percentile(over.okMs, 99)).toBeLessThan(1000);
-        expect(percentile(over.shedMs, 99)).toBeLessThan(1000);
+        expect(server200p99).toBeLessThanOrEqual(250);
       }
     },
     timeout(120, 400),
