@@ -39,6 +39,7 @@ export function buildFeatures({ version, context, candidates, sessionItems }: Fe
     popularity: version.popularity,
     logMaxPopularity: context.logMaxPopularity,
     itemCategory: version.itemCategory,
+    popularityFeature: context.popularityFeature,
   });
   const cols = context.featureColumns;
   return { features: cols ? selectColumns(all, n, RANK_FEATURES.length, cols) : all, computed: all, n };

@@ -3,7 +3,7 @@
  * first use and kept as long as the version object lives (a WeakMap, so a swapped-out version
  * takes its context with it).
  */
-import { RANK_FEATURES } from '../../shared/rankFeatures.js';
+import { popularityFeatures, RANK_FEATURES } from '../../shared/rankFeatures.js';
 import { TwoTowerError } from '../../shared/errors.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import type { UserQuery } from '../../models/types.js';
@@ -15,6 +15,8 @@ const DEFAULT_POOL = 100;
 export interface ServingContext {
   /** log1p of the largest popularity, as computeRankFeatures wants it. */
   logMaxPopularity: number;
+  /** The log_popularity feature of every item, computed once here rather than per candidate. */
+  popularityFeature: Float32Array;
   /**
    * For each ranker input column, the RANK_FEATURES column that feeds it; null when the model
    * takes exactly RANK_FEATURES in order (the common case, which then needs no copy).
@@ -45,8 +47,10 @@ function buildServingContext(version: LoadedVersion): ServingContext {
   const topK = version.manifest.params.topK;
   const { model } = version;
   const ranker = batchedRanker((f, n) => model.scoreRanker(f, n), model.rankerFeatures.length);
+  const logMaxPopularity = Math.log1p(maxPop);
   return {
-    logMaxPopularity: Math.log1p(maxPop),
+    logMaxPopularity,
+    popularityFeature: popularityFeatures(version.popularity, logMaxPopularity),
     featureColumns: featureColumnsFor(model.rankerFeatures),
     poolSize: Number.isInteger(topK) && topK > 0 ? topK : DEFAULT_POOL,
     scoreBatched: (features, n) => ranker({ features, n }),
