@@ -5,10 +5,10 @@
  * come after `--`.
  *
  *   tsc -p bench/tsconfig.json && node dist/bench/rankerLoad.js --dir /tmp/tt/bench-ranker \
- *     [--mode static|dynamic|empty] [--rates 1000] [--duration 8] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
+ *     [--mode static|dynamic|empty] [--rates 1000] [--duration 8] [--threads] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
@@ -48,9 +48,26 @@ const cpuSeconds = (): number => {
   return (Number(f[11]) + Number(f[12])) / 100;
 };
 
+/** CPU seconds per thread of the server (Linux /proc): native pools do not show in a JS profile. */
+const threadCpu = (): Map<string, { name: string; s: number }> => {
+  const out = new Map<string, { name: string; s: number }>();
+  for (const tid of readdirSync(`/proc/${child.pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), s: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+};
+const showThreads = argv.includes('--threads');
+
 await runOpenLoop({ url, rate: 300, durationS: 3, connections, body });
 for (const rate of rates) {
   const cpu0 = cpuSeconds();
+  const threads0 = showThreads ? threadCpu() : null;
   let degraded = 0;
   const r = await runOpenLoop({ url, rate, durationS, connections, body, inspect: (b) => void (b.includes('"degraded":true') && degraded++) });
   const cpuUs = ((cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed);
@@ -58,16 +75,13 @@ for (const rate of rates) {
     `${mode} rate ${rate}: ${r.rps.toFixed(0)} rps, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms, ` +
       `errors ${r.errors}, non-2xx ${r.non2xx}, degraded ${degraded}, server CPU ${cpuUs.toFixed(0)} us/req`,
   );
-}
-if (argv.includes('--threads')) {
-  // Per-thread CPU of the server since it started: native pools (onnxruntime, GC helpers,
-  // libuv) do not show in a main-thread profile.
-  const { readdirSync } = await import('node:fs');
-  for (const tid of readdirSync(`/proc/${child.pid}/task`)) {
-    const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = (Number(f[11]) + Number(f[12])) / 100;
-    if (cpu > 0.05) console.log(`  thread ${tid} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}: ${cpu.toFixed(2)} s`);
+  if (threads0) {
+    const parts: string[] = [];
+    for (const [tid, t] of threadCpu()) {
+      const us = ((t.s - (threads0.get(tid)?.s ?? 0)) * 1e6) / Math.max(1, r.completed);
+      if (us >= 1) parts.push(`${tid === String(child.pid) ? 'main' : `${t.name}:${tid}`} ${us.toFixed(0)}`);
+    }
+    console.log(`  per thread, us/req: ${parts.join(', ')}`);
   }
 }
 await new Promise<void>((resolve) => {
