@@ -42,6 +42,11 @@ export interface IndexManifest {
   counts: { items: number; users: number; usersWithCandidates: number; interactions: number };
   /** Wall time of each stage; stages that overlap (hnsw_build with embed_users) each count fully. */
   timingsMs: Record<string, number>;
+  /**
+   * CPU time per stage: process-wide (all threads) and, for the worker-thread stages, the
+   * workers' own threads (`*_threads`). On a shared machine this says what a quiet one would spend.
+   */
+  cpuMs?: Record<string, number>;
   checks: CheckResult[];
   /** Where and how the build ran (absent in versions written before it was recorded). */
   build?: BuildInfo;
