@@ -11,6 +11,7 @@
  *
  * Flags: --rates 500,1000,... --duration S --connections N --budget-ms MS --max-in-flight N
  *        --micro-batch --rebuild --skip-dynamic --dir CACHE (default .twotower/bench-ranker)
+ *        --warm-s S --warm-rate R (after 3 s at 300/s, S seconds at R/s before measuring; default 8 at 800)
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,9 @@ interface Args {
   skipDynamic: boolean;
   microBatch: boolean;
   dir: string;
+  /** Seconds at warmRate after the first 3 s at 300/s, before measuring. */
+  warmS: number;
+  warmRate: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -47,6 +51,8 @@ function parseArgs(argv: string[]): Args {
     maxInFlight: Number(get('max-in-flight') ?? DEFAULT_MAX_IN_FLIGHT),
     microBatch: argv.includes('--micro-batch'),
     dir: get('dir') ?? BENCH_DIR,
+    warmS: Number(get('warm-s') ?? 8),
+    warmRate: Number(get('warm-rate') ?? 800),
     rebuild: argv.includes('--rebuild'),
     skipDynamic: argv.includes('--skip-dynamic'),
   };
@@ -119,8 +125,15 @@ async function openLoopRows(label: string, url: string, countDegraded: boolean, 
   }
 }
 
+/**
+ * Before any measured row: a gentle start, then a stretch near the measured rates. A fresh Node
+ * process spends its first ~10k requests compiling (TurboFan on V8's worker threads) and running
+ * unoptimised code; measured after the old 3 s at 300/s, the first rows carried ~50 us of JIT per
+ * request on the workers and a slower main thread, which later rows of the same server did not.
+ */
 async function warm(url: string): Promise<void> {
   await runOpenLoop({ url, rate: 300, durationS: 3, connections: args.connections, body: rankBody });
+  if (args.warmS > 0) await runOpenLoop({ url, rate: args.warmRate, durationS: args.warmS, connections: args.connections, body: rankBody });
 }
 
 // 1. The floor.
@@ -167,7 +180,8 @@ for (const [mode, label] of paths) {
 
 // 3. The table and the verdict.
 console.log(`\nranker benchmark: ${BENCH_PARAMS.items} items, ${BENCH_PARAMS.users} users, top-${BENCH_PARAMS.topK} precomputed; ` +
-  `requests: known user, session of 5, k=20; ${args.durationS}s per rate, open loop over ${args.connections} connections; ` +
+  `requests: known user, session of 5, k=20; ${args.durationS}s per rate, open loop over ${args.connections} connections ` +
+  `(each server warmed 3 s at 300/s${args.warmS > 0 ? ` + ${args.warmS} s at ${args.warmRate}/s` : ''}); ` +
   `budget ${args.budgetMs} ms, max in flight ${args.maxInFlight}, micro-batching ${args.microBatch ? 'on' : 'off'}\n`);
 console.log(formatTable(rows));
 // This box may be shared: a load average above the core count means something else competed.

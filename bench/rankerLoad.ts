@@ -5,7 +5,8 @@
  * come after `--`.
  *
  *   tsc -p bench/tsconfig.json && node dist/bench/rankerLoad.js --dir /tmp/tt/bench-ranker \
- *     [--mode static|dynamic|empty] [--rates 1000] [--duration 8] [--threads] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
+ *     [--mode static|dynamic|empty] [--rates 1000] [--duration 8] [--threads]
+ *     [--warm-s 8] [--warm-rate 800] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
  */
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -64,7 +65,10 @@ const threadCpu = (): Map<string, { name: string; s: number }> => {
 };
 const showThreads = argv.includes('--threads');
 
+// Warm-up as in bench/ranker.ts: a fresh process compiles for its first ~10k requests.
 await runOpenLoop({ url, rate: 300, durationS: 3, connections, body });
+const warmS = Number(get('warm-s') ?? 8);
+if (warmS > 0) await runOpenLoop({ url, rate: Number(get('warm-rate') ?? 800), durationS: warmS, connections, body });
 for (const rate of rates) {
   const cpu0 = cpuSeconds();
   const threads0 = showThreads ? threadCpu() : null;
