@@ -178,6 +178,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
     log.event('retrieval', { ...plan });
     const exact = await ExactTopK.create(items.vectors, nItems, dim, threads);
     const { files, indexed, cpuMs: buildCpuMs } = await hnswBuild;
+    log.event('hnsw_built', { files: files.length, indexed, threadCpuMs: buildCpuMs });
     crashPoint('hnsw_build');
 
     const writer = new LmdbCandidateWriter(path.join(build, 'candidates.lmdb'));
@@ -207,6 +208,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
         : (await queryHnswInWorkers({ files, dim, ef, k: topK, itemCount: nItems, threads }, userVectors, inputs.histories, emit, progress)).cpuMs,
     );
     await writer.close();
+    if (queryCpuMs >= 0) log.event('user_topk_done', { threads, threadCpuMs: queryCpuMs });
     crashPoint('user_topk');
 
     await timer.stage('checks', async () => {

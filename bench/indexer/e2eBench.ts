@@ -12,6 +12,7 @@ export interface E2eRun {
   code: number | null;
   wallS: number;
   stagesMs: Record<string, number>;
+  stagesCpuMs: Record<string, number>;
   peakRssMb: number;
   checksFailed: string[];
   lastLine: string;
@@ -35,17 +36,23 @@ export async function benchBuild(world: string, model: string, extra: string[] =
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     const wallS = (performance.now() - t0) / 1000;
     const stagesMs: Record<string, number> = {};
+    const stagesCpuMs: Record<string, number> = {};
     let peakRssMb = 0;
     let checksFailed: string[] = [];
     for (const line of stderr.split('\n')) {
       if (!line.startsWith('{')) continue;
-      const ev = JSON.parse(line) as { event: string; stage?: string; ms?: number; rssMb?: number; peakRssMb?: number; failed?: string[] };
-      if (ev.event === 'stage' && ev.stage && ev.ms !== undefined) stagesMs[ev.stage] = ev.ms;
+      const ev = JSON.parse(line) as { event: string; stage?: string; ms?: number; cpuMs?: number; threadCpuMs?: number; rssMb?: number; peakRssMb?: number; failed?: string[] };
+      if (ev.event === 'hnsw_built' && ev.threadCpuMs !== undefined) stagesCpuMs['hnsw_build (its thread)'] = ev.threadCpuMs;
+      if (ev.event === 'user_topk_done' && ev.threadCpuMs !== undefined) stagesCpuMs['user_topk (query threads)'] = ev.threadCpuMs;
+      if (ev.event === 'stage' && ev.stage && ev.ms !== undefined) {
+        stagesMs[ev.stage] = ev.ms;
+        stagesCpuMs[ev.stage] = ev.cpuMs ?? 0;
+      }
       if (ev.event === 'published' && ev.peakRssMb) peakRssMb = ev.peakRssMb;
       if (ev.event === 'checks' && ev.failed) checksFailed = ev.failed;
       if (ev.rssMb) peakRssMb = Math.max(peakRssMb, ev.rssMb);
     }
-    return { code, wallS, stagesMs, peakRssMb, checksFailed, lastLine: stdout.trim().split('\n').pop() ?? '' };
+    return { code, wallS, stagesMs, stagesCpuMs, peakRssMb, checksFailed, lastLine: stdout.trim().split('\n').pop() ?? '' };
   } finally {
     rmSync(store, { recursive: true, force: true });
   }

@@ -19,8 +19,13 @@ export interface EmbedRow {
   tower: 'item' | 'user';
   batch: number;
   threads: number;
+  /** Worker threads of the catalog pipeline (0: main thread). */
+  workers: number;
   pipelineRowsS: number;
   rawRowsS: number;
+  /** CPU µs per row, all threads: robust where other work shares the machine. */
+  pipelineCpuUs: number;
+  rawCpuUs: number;
 }
 
 export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, batches: number[], threadCounts: number[], runs: number): Promise<EmbedRow[]> {
@@ -37,35 +42,55 @@ export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, ba
     const itemSession = await sessionOf(manifest.itemTower.file);
     const userSession = await sessionOf(manifest.userTower.file);
     for (const batch of batches) {
-      const pipeItems = median(await repeat(runs, async () => rate(items.length, await time(() => embedCatalog(inputs, model, batch)))));
-      const rawItems = median(await repeat(runs, () => rawRate(itemSession, items.length, batch, (s, e) => encodeItems(manifest.itemTower, vocabs, items.slice(s, e)))));
-      out.push({ tower: 'item', batch, threads, pipelineRowsS: pipeItems, rawRowsS: rawItems });
-      const pipeUsers = median(await repeat(runs, async () => rate(queries.length, await time(() => embedUsers(inputs, model, batch)))));
-      const rawUsers = median(await repeat(runs, () => rawRate(userSession, queries.length, batch, (s, e) => encodeUsers(manifest.userTower, vocabs, queries.slice(s, e)))));
-      out.push({ tower: 'user', batch, threads, pipelineRowsS: pipeUsers, rawRowsS: rawUsers });
+      for (const workers of threads > 1 ? [0, threads] : [0]) {
+        const parallel = workers ? { modelDir, device: 'cpu' as const, workers } : undefined;
+        const pipe = await repeat(runs, () => measure(items.length, () => embedCatalog(inputs, model, batch, undefined, parallel)));
+        const raw = await repeat(runs, () => rawRate(itemSession, items.length, batch, (s, e) => encodeItems(manifest.itemTower, vocabs, items.slice(s, e))));
+        out.push(row('item', batch, threads, workers, pipe, raw));
+      }
+      const pipeUsers = await repeat(runs, () => measure(queries.length, () => embedUsers(inputs, model, batch)));
+      const rawUsers = await repeat(runs, () => rawRate(userSession, queries.length, batch, (s, e) => encodeUsers(manifest.userTower, vocabs, queries.slice(s, e))));
+      out.push(row('user', batch, threads, 0, pipeUsers, rawUsers));
     }
     await Promise.all([model.close(), itemSession.release(), userSession.release()]);
   }
   return out;
 }
 
-/** Rows/s of session.run alone: every batch is encoded first, and only the runs are timed. */
-async function rawRate(session: ort.InferenceSession, rows: number, batch: number, encode: (s: number, e: number) => ReturnType<typeof encodeItems>): Promise<number> {
+interface Measured {
+  rowsS: number;
+  cpuUs: number;
+}
+
+function row(tower: 'item' | 'user', batch: number, threads: number, workers: number, pipe: Measured[], raw: Measured[]): EmbedRow {
+  return {
+    tower,
+    batch,
+    threads,
+    workers,
+    pipelineRowsS: Math.round(median(pipe.map((m) => m.rowsS))),
+    rawRowsS: Math.round(median(raw.map((m) => m.rowsS))),
+    pipelineCpuUs: +median(pipe.map((m) => m.cpuUs)).toFixed(2),
+    rawCpuUs: +median(raw.map((m) => m.cpuUs)).toFixed(2),
+  };
+}
+
+/** Rows/s and CPU per row of `fn` over `rows` rows. */
+async function measure(rows: number, fn: () => Promise<unknown>): Promise<Measured> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { rowsS: (rows * 1000) / (performance.now() - t0), cpuUs: (c.user + c.system) / rows };
+}
+
+/** session.run alone: every batch is encoded first, and only the runs are measured. */
+async function rawRate(session: ort.InferenceSession, rows: number, batch: number, encode: (s: number, e: number) => ReturnType<typeof encodeItems>): Promise<Measured> {
   const feeds: Record<string, ort.Tensor>[] = [];
   for (let s = 0; s < rows; s += batch) feeds.push(toOrtFeeds(encode(s, Math.min(rows, s + batch))));
-  const t0 = performance.now();
-  for (const f of feeds) await session.run(f);
-  return rate(rows, performance.now() - t0);
-}
-
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-function rate(rows: number, ms: number): number {
-  return Math.round((rows * 1000) / ms);
+  return measure(rows, async () => {
+    for (const f of feeds) await session.run(f);
+  });
 }
 
 async function repeat<T>(n: number, fn: () => Promise<T>): Promise<T[]> {

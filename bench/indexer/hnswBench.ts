@@ -19,11 +19,15 @@ import { exactTruth } from './recallTruth.js';
 export interface HnswBuildRow {
   shards: number;
   buildS: number;
+  /** CPU seconds of the build threads together: what a quiet machine would spend. */
+  cpuS: number;
 }
 
 export interface TopKRow {
   method: string;
   usersS: number;
+  /** CPU µs per user (the query threads; for exact, the whole process). */
+  cpuUsPerUser: number;
   recall: number;
 }
 
@@ -41,13 +45,16 @@ export async function benchHnsw(e: Embedded, p: HnswParams, k: number, queryUser
     const files: Record<number, string[]> = {};
     for (const shards of [1, 2]) {
       const times: number[] = [];
+      const cpu: number[] = [];
       for (let r = 0; r < runs; r++) {
         const sub = path.join(dir, `s${shards}`);
         const t0 = performance.now();
-        files[shards] = (await buildHnswFiles(e.items, nItems, dim, p, mkdirp(sub), shards)).files;
+        const built = await buildHnswFiles(e.items, nItems, dim, p, mkdirp(sub), shards);
+        files[shards] = built.files;
         times.push((performance.now() - t0) / 1000);
+        cpu.push(built.cpuMs / 1000);
       }
-      builds.push({ shards, buildS: round(median(times), 1) });
+      builds.push({ shards, buildS: round(median(times), 1), cpuS: round(median(cpu), 1) });
     }
 
     // A prefix of the users as the query set, with their own histories.
@@ -68,11 +75,13 @@ export async function benchHnsw(e: Embedded, p: HnswParams, k: number, queryUser
     {
       const lists = new Map<number, Int32Array>();
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const exactHist: Histories = { users: exactUsers, offsets: hist.offsets.subarray(0, exactUsers + 1), items: hist.items };
       await exactUserTopK(exact, users.subarray(0, exactUsers * dim), exactHist, k, 1024, (c) => {
         for (let b = 0; b < c.count; b++) if (wanted.has(c.start + b)) lists.set(c.start + b, c.items.slice(b * k, b * k + c.lens[b]));
       });
-      topk.push({ method: `exact (ORT MatMul+TopK, ${exactUsers} users)`, usersS: Math.round(exactUsers / ((performance.now() - t0) / 1000)), recall: 1 });
+      const c = process.cpuUsage(c0);
+      topk.push({ method: `exact (ORT MatMul+TopK, ${exactUsers} users)`, usersS: Math.round(exactUsers / ((performance.now() - t0) / 1000)), cpuUsPerUser: Math.round((c.user + c.system) / exactUsers), recall: 1 });
     }
     for (const [label, shardFiles, threads] of [
       ['HNSW, 1 index, 1 thread', files[1], 1],
@@ -80,17 +89,19 @@ export async function benchHnsw(e: Embedded, p: HnswParams, k: number, queryUser
       ['HNSW, 2 shards, 2 threads', files[2], 2],
     ] as [string, string[], number][]) {
       const rates: number[] = [];
+      const cpus: number[] = [];
       let recall = 0;
       for (let r = 0; r < runs; r++) {
         const lists = new Map<number, Int32Array>();
         const t0 = performance.now();
-        await queryHnswInWorkers({ files: shardFiles, dim, ef: p.ef, k, itemCount: nItems, threads }, users, hist, (c) => {
+        const { cpuMs } = await queryHnswInWorkers({ files: shardFiles, dim, ef: p.ef, k, itemCount: nItems, threads }, users, hist, (c) => {
           for (let b = 0; b < c.count; b++) if (wanted.has(c.start + b)) lists.set(c.start + b, c.items.slice(b * k, b * k + c.lens[b]));
         });
         rates.push(q / ((performance.now() - t0) / 1000));
+        cpus.push((cpuMs * 1000) / q);
         recall = recallOf(lists);
       }
-      topk.push({ method: `${label} (ef=${p.ef})`, usersS: Math.round(median(rates)), recall });
+      topk.push({ method: `${label} (ef=${p.ef})`, usersS: Math.round(median(rates)), cpuUsPerUser: Math.round(median(cpus)), recall });
     }
     await exact.close();
     return { builds, topk };

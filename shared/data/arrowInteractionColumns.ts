@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import { RecordBatchReader, Type, type Data, type Int, type RecordBatch, type Schema, type Utf8 } from 'apache-arrow';
 import { InputError } from '../errors.js';
-import { ByteIdTable } from './byteIdTable.js';
+import { ByteIdTable, utf8Bytes } from './byteIdTable.js';
 import type { IdIndex } from './idIndex.js';
 import type { InteractionColumns, LoadInteractionColumnsOptions } from './interactionColumns.js';
 import { toId, toTimestamp } from './values.js';
@@ -105,8 +105,7 @@ function readItems(file: string, d: Data<Utf8>, table: ByteIdTable, out: Int32Ar
     let index: number;
     if (!nulls && plain(bytes, vo[i], vo[i + 1])) index = table.find(bytes, vo[i], vo[i + 1]);
     else {
-      const id = slowId(file, d, i, firstRow + i, 'item_id');
-      const b = Buffer.from(id, 'utf8');
+      const b = utf8Bytes(slowId(file, d, i, firstRow + i, 'item_id'));
       index = table.find(b, 0, b.length);
     }
     if (index < 0) {
@@ -138,7 +137,7 @@ function readUsers(file: string, d: Data<Utf8>, table: ByteIdTable, users: IdInd
       if (index === users.size) users.intern(Buffer.from(bytes.buffer, bytes.byteOffset + a, b - a).toString('utf8'));
     } else {
       const id = slowId(file, d, i, firstRow + i, 'user_id');
-      const buf = Buffer.from(id, 'utf8');
+      const buf = utf8Bytes(id);
       index = table.insert(buf, 0, buf.length);
       if (index === users.size) users.intern(id);
     }

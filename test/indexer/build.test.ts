@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex, type BuildIndexOptions } from '../../indexer/buildIndex.js';
+import { buildIndex, DEFAULTS, type BuildIndexOptions } from '../../indexer/buildIndex.js';
 import { loadInteractions } from '../../shared/data/readers.js';
 import { silentLogger } from '../../shared/log.js';
 import { loadVersion } from '../../shared/store/loadVersion.js';
@@ -68,7 +68,7 @@ describe('a published version', () => {
     for (const [name, f] of Object.entries(m.data.files)) expect(f.sha256).toBe(await sha256(path.join(fx.world, name)));
     expect(m.data.files['items.arrow'].rows).toBe(ITEMS);
     expect(m.data.files['users.arrow'].rows).toBe(USERS);
-    expect(m.params).toMatchObject({ topK: 100, M: 16, efConstruction: 100, retrieval: 'exact', batchSize: expect.any(Number), threads: expect.any(Number), minRecall: 0.95 });
+    expect(m.params).toMatchObject({ topK: 100, M: DEFAULTS.M, efConstruction: DEFAULTS.efConstruction, ef: DEFAULTS.ef, retrieval: 'exact', batchSize: expect.any(Number), threads: expect.any(Number), minRecall: 0.95 });
     expect(m.params.retrievalEstimateS).toMatchObject({ forced: true });
     for (const stage of ['read_inputs', 'load_model', 'embed_items', 'hnsw_build', 'embed_users', 'user_topk', 'checks', 'total']) {
       expect(m.timingsMs[stage], stage).toBeGreaterThanOrEqual(0);

@@ -50,9 +50,7 @@ describe('a build killed with SIGKILL', () => {
   // Where the build dies, and whether CURRENT has already moved to the new version by then.
   const points: [string, boolean][] = [
     ['embed_items', false],
-    ['hnsw_build', false],
     ['user_topk', false],
-    ['manifest', false],
     ['promote', false],
     ['after_promote', false],
     ['flip', false],

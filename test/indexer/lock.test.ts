@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireBuildLock, liveLockOwner } from '../../shared/store/buildLock.js';
 import { collectGarbage } from '../../shared/store/versionStore.js';
+import { cli, lastLine, sharedFixture } from './fixture.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 let store: string;
@@ -69,7 +70,7 @@ describe('build lock', () => {
     }
     const startAt = Date.now() + 3000; // after every child has started
     const children = Array.from({ length: 4 }, () =>
-      spawn(path.join(ROOT, 'node_modules', '.bin', 'vite-node'), [path.join(ROOT, 'test', 'indexer', 'lockChild.ts'), store, String(startAt), String(rounds)], { cwd: ROOT }),
+      spawn(path.join(ROOT, 'node_modules', '.bin', 'vite-node'), [path.join(ROOT, 'test', 'indexer', 'lockChild.ts'), store, String(startAt), String(rounds), '4'], { cwd: ROOT }),
     );
     const outputs = await Promise.all(
       children.map(
@@ -86,6 +87,20 @@ describe('build lock', () => {
       expect(round.filter((w) => w === 'won'), `round ${r}: ${round.join(',')}`).toHaveLength(1);
       expect(round.filter((w) => w === 'STORE')).toHaveLength(3);
     }
+  });
+
+  it('a build on a store whose lock a live process holds exits 5 naming it, and publishes nothing', async () => {
+    const fx = await sharedFixture();
+    const lock = await acquireBuildLock(store);
+    try {
+      const r = await cli(['index', 'build', '--data', fx.world, '--model', fx.model, '--store', store, '--json-log']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toMatch(new RegExp(`STORE: another build \\(pid ${process.pid}\\) holds .*build\\.lock`));
+      expect(lastLine(r.stdout)).toBe('nothing published; CURRENT is (none)');
+    } finally {
+      await lock.release();
+    }
+    expect(await fs.readdir(store)).toEqual([]);
   });
 
   it('gc waits for no build: it refuses while a live build holds the lock', async () => {
