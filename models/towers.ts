@@ -3,9 +3,11 @@
  *
  * Tower (both sides):
  *   x = Σ over inputs of   table[id]                       (id, categorical)
- *                        | masked mean of table[ids]       (bag, history; id 0 is padding)
+ *                        | masked mean of table[ids]       (bag, history; id 0 is padding; or the
+ *                                                           masked sum / √count, 'sqrtn')
  *                        | numeric · P                     (numeric, already standardised)
- *   h = relu(x·W1 + b1);  o = h·W2 + b2;  embedding = o / sqrt(Σ o² + L2_EPS)
+ *   h = relu(x·W1 + b1);  o = h·W2 + b2;  embedding = o / sqrt(Σ o² + L2_EPS)   (or o itself when the
+ *   tower is not normalised: a 'dot' model's item tower, whose norm carries a per-item scale)
  * Ranker: score = relu(features·W1 + b1)·w2 + b2, output 'score' float32 [N] (a logit).
  *
  * The trainer's forward pass (models/train/towerNet.ts) computes exactly this, so the exported
@@ -22,6 +24,10 @@ export interface TowerWeights {
   width: number;
   hidden: number;
   dim: number;
+  /** L2-normalise the output (default true). */
+  normalize?: boolean;
+  /** Per bag/history input name: 'sqrtn' divides the sum by √count instead of count (default mean). */
+  pooling?: Record<string, 'mean' | 'sqrtn'>;
   /** Per id/categorical/bag/history input name: (vocab size + 1) × width, row-major. */
   tables: Record<string, Float32Array>;
   /** Per numeric input name: columns × width. */
@@ -72,7 +78,7 @@ export function buildTowerOnnx(spec: TowerSpec, w: TowerWeights, graphName: stri
     const masked = g.op('Mul', [gathered, g.op('Unsqueeze', [mask, axis2])]);
     const sum = g.op('ReduceSum', [masked, axis1], { keepdims: 0 });
     const count = g.op('Max', [g.op('ReduceSum', [mask, axis1], { keepdims: 1 }), one]);
-    parts.push(g.op('Div', [sum, count]));
+    parts.push(g.op('Div', [sum, w.pooling?.[inp.name] === 'sqrtn' ? g.op('Sqrt', [count]) : count]));
   }
   const x = parts.length === 1 ? parts[0] : g.op('Sum', parts);
   const W1 = g.floatTensor('w1', [E, w.hidden], w.w1);
@@ -80,10 +86,14 @@ export function buildTowerOnnx(spec: TowerSpec, w: TowerWeights, graphName: stri
   const W2 = g.floatTensor('w2', [w.hidden, w.dim], w.w2);
   const B2 = g.floatTensor('b2', [w.dim], w.b2);
   const h = g.op('Relu', [g.op('Add', [g.op('MatMul', [x, W1]), B1])]);
-  const o = g.op('Add', [g.op('MatMul', [h, W2]), B2]);
-  const ss = g.op('ReduceSumSquare', [o], { axes: [1], keepdims: 1 });
-  const norm = g.op('Sqrt', [g.op('Add', [ss, g.floatTensor('l2_eps', [], [L2_EPS])])]);
-  g.op('Div', [o, norm], {}, spec.output.name);
+  if (w.normalize === false) {
+    g.op('Add', [g.op('MatMul', [h, W2]), B2], {}, spec.output.name);
+  } else {
+    const o = g.op('Add', [g.op('MatMul', [h, W2]), B2]);
+    const ss = g.op('ReduceSumSquare', [o], { axes: [1], keepdims: 1 });
+    const norm = g.op('Sqrt', [g.op('Add', [ss, g.floatTensor('l2_eps', [], [L2_EPS])])]);
+    g.op('Div', [o, norm], {}, spec.output.name);
+  }
   g.output(spec.output.name, 'float32', spec.output.shape);
   return g.toBytes({ producer: 'twotower starter trainer', kind: graphName });
 }

@@ -93,9 +93,13 @@ export class Adam {
     this.v = new Float32Array(param.length);
   }
 
-  /** One update with bias-corrected step size `lrT`; clears the gradient. */
-  step(lrT: number, b1: number, b2: number, eps: number): void {
+  /**
+   * One update with bias-corrected step size `lrT`; clears the gradient. `decay` shrinks the
+   * parameters first (decoupled weight decay, AdamW: lr × weight decay).
+   */
+  step(lrT: number, b1: number, b2: number, eps: number, decay = 0): void {
     const { param: p, grad: g, m, v } = this;
+    if (decay > 0) for (let i = 0; i < p.length; i++) p[i] -= decay * p[i];
     for (let i = 0; i < p.length; i++) {
       const gi = g[i];
       const mi = b1 * m[i] + (1 - b1) * gi;

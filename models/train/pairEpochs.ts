@@ -9,9 +9,9 @@ import type { PreparedData } from './dataset.js';
 import { InBatchLoss } from './loss.js';
 import { batchBuffers, dropIds, fillItemRows, fillUserFeatures, fillUserRowsAt, shuffleInt32, trainEnd } from './towerInputs.js';
 import type { SlotData, TowerNet } from './towerNet.js';
-import type { EpochResult, TowerTrainOptions } from './trainTowers.js';
+import type { EpochResult, EpochRunner, TowerTrainOptions } from './trainTowers.js';
 
-export function pairEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: TowerTrainOptions, rng: Random): () => EpochResult {
+export function pairEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: TowerTrainOptions, rng: Random): EpochRunner {
   const total = d.trainPos.length;
   const logQ = new Float32Array(d.nItems);
   const alpha = o.logQWeight ?? 1;
@@ -32,8 +32,9 @@ export function pairEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
   const loss = new InBatchLoss();
   const order = d.trainPos.slice();
   let step = 0;
+  const decay = o.lr * (o.weightDecay ?? 0);
 
-  return () => {
+  const run = (): Promise<EpochResult> => {
     shuffleInt32(order, shuffleRng);
     let lossSum = 0;
     let batches = 0;
@@ -56,12 +57,13 @@ export function pairEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
       userNet.backward(dU);
       itemNet.backward(dV);
       const lrT = adamLr(o.lr, ++step);
-      userNet.step(lrT);
-      itemNet.step(lrT);
+      userNet.step(lrT, decay);
+      itemNet.step(lrT, decay);
       batches++;
     }
-    return { loss: batches > 0 ? lossSum / batches : NaN, examples: batches * B };
+    return Promise.resolve({ loss: batches > 0 ? lossSum / batches : NaN, examples: batches * B });
   };
+  return { run, close: () => Promise.resolve() };
 }
 
 /**

@@ -2,7 +2,7 @@
  * One tower of the starter model with hand-written forward and backward passes (the same network
  * models/towers.ts exports to ONNX):
  *   x = Σ slots (table row | masked mean of table rows | numeric · P)
- *   y = l2normalise(relu(x·W1 + b1)·W2 + b2)
+ *   y = l2normalise(relu(x·W1 + b1)·W2 + b2)      (without the normalisation for a 'dot' item tower)
  * Embedding tables get sparse updates: only rows touched by the batch are updated (lazy Adam, the
  * moments of untouched rows stay as they are), so an epoch costs O(pairs), not O(catalog).
  */
@@ -19,20 +19,28 @@ export interface SlotSpec {
   len: number;
   /** Table rows (vocabulary size + 1); numeric slots: 0. */
   rows: number;
+  /**
+   * How a bag combines its rows: 'mean' (default) or 'sqrtn' (sum / √count), which keeps the
+   * pooled vector's scale from shrinking as a user's history grows.
+   */
+  pooling?: BagPooling;
 }
+
+export type BagPooling = 'mean' | 'sqrtn';
 
 /** Per-slot batch data: Int32Array indices (single, bag) or Float32Array values (numeric). */
 export type SlotData = Int32Array | Float32Array;
 
-export function slotsOf(spec: TowerSpec, vocabSize: (vocab: string) => number): SlotSpec[] {
+export function slotsOf(spec: TowerSpec, vocabSize: (vocab: string) => number, historyPooling: BagPooling = 'mean'): SlotSpec[] {
   return spec.inputs.map((inp): SlotSpec => {
     switch (inp.kind) {
       case 'id':
       case 'categorical':
         return { name: inp.name, kind: 'single', len: 1, rows: vocabSize(inp.vocab) + 1 };
       case 'bag':
-      case 'history':
         return { name: inp.name, kind: 'bag', len: inp.maxLength, rows: vocabSize(inp.vocab) + 1 };
+      case 'history':
+        return { name: inp.name, kind: 'bag', len: inp.maxLength, rows: vocabSize(inp.vocab) + 1, pooling: historyPooling };
       case 'numeric':
         return { name: inp.name, kind: 'numeric', len: inp.columns.length, rows: 0 };
     }
@@ -87,12 +95,15 @@ export interface TowerSizes {
   width: number;
   hidden: number;
   dim: number;
+  /** L2-normalise the output (default true); false leaves the norm free to carry a per-row scale. */
+  normalize?: boolean;
 }
 
 export class TowerNet {
   readonly E: number;
   readonly H: number;
   readonly D: number;
+  readonly normalize: boolean;
   /** Per slot: the embedding table (rows × E) or, for numeric slots, the projection (len × E). */
   readonly tables: Float32Array[];
   readonly w1: Float32Array;
@@ -129,6 +140,7 @@ export class TowerNet {
     this.E = sizes.width;
     this.H = sizes.hidden;
     this.D = sizes.dim;
+    this.normalize = sizes.normalize ?? true;
     const { E, H, D } = this;
     // Small random tables: the summed input starts near zero and the MLP's He init sets the scale.
     this.tables = slots.map((s) =>
@@ -174,8 +186,17 @@ export class TowerNet {
    * next forward call overwrites).
    */
   forward(inputs: SlotData[], B: number): Float32Array {
+    this.pool(inputs, B);
+    return this.forwardHead(B);
+  }
+
+  /**
+   * The input layer: the sum over slots of table rows, bag means and numeric projections, B × E
+   * (a view kept for backwardPool). The MLP head runs on it here (forwardHead) or in onnxruntime.
+   */
+  pool(inputs: SlotData[], B: number): Float32Array {
     this.ensure(B);
-    const { E, H, D, X } = this;
+    const { E, X } = this;
     this.inputs = inputs;
     this.batch = B;
     X.fill(0, 0, B * E);
@@ -198,7 +219,7 @@ export class TowerNet {
         let count = 0;
         for (let l = 0; l < L; l++) if (idx[i * L + l] > 0) count++;
         if (count === 0) continue;
-        const w = 1 / count;
+        const w = slot.pooling === 'sqrtn' ? 1 / Math.sqrt(count) : 1 / count;
         for (let l = 0; l < L; l++) {
           const id = idx[i * L + l];
           if (id <= 0) continue;
@@ -207,6 +228,12 @@ export class TowerNet {
         }
       }
     }
+    return X.subarray(0, B * E);
+  }
+
+  /** The MLP head and the L2 normalisation over the pooled rows of the last pool call. */
+  forwardHead(B: number): Float32Array {
+    const { E, H, D, X } = this;
     const { Hh, O, Y, invNorm } = this;
     matmul(X, this.w1, Hh, B, E, H);
     for (let i = 0; i < B; i++) {
@@ -223,7 +250,7 @@ export class TowerNet {
         O[i * D + d] = o;
         ss += o * o;
       }
-      const inv = 1 / Math.sqrt(ss + L2_EPS);
+      const inv = this.normalize ? 1 / Math.sqrt(ss + L2_EPS) : 1;
       invNorm[i] = inv;
       for (let d = 0; d < D; d++) Y[i * D + d] = O[i * D + d] * inv;
     }
@@ -238,6 +265,10 @@ export class TowerNet {
       let dot = 0;
       for (let d = 0; d < D; d++) dot += Y[i * D + d] * dY[i * D + d];
       const inv = invNorm[i];
+      if (!this.normalize) {
+        dO.set(dY.subarray(i * D, (i + 1) * D), i * D);
+        continue;
+      }
       for (let d = 0; d < D; d++) dO[i * D + d] = (dY[i * D + d] - Y[i * D + d] * dot) * inv;
     }
     matmulATAcc(Hh, dO, this.gW2, B, H, D);
@@ -247,7 +278,16 @@ export class TowerNet {
     matmulATAcc(X, dH, this.gW1, B, E, H);
     for (let i = 0; i < B; i++) for (let h = 0; h < H; h++) this.gB1[h] += dH[i * H + h];
     matmulBT(dH, this.w1, dX, B, H, E);
+    this.backwardPool(dX);
+  }
 
+  /**
+   * Backward through the input layer given dLoss/dX (B × E) of the last pool call: sparse
+   * gradients of the table rows it read, dense ones of the numeric projections.
+   */
+  backwardPool(dX: Float32Array): void {
+    const B = this.batch;
+    const E = this.E;
     for (let s = 0; s < this.slots.length; s++) {
       const slot = this.slots[s];
       const input = this.inputs[s];
@@ -270,7 +310,7 @@ export class TowerNet {
         let count = 0;
         for (let l = 0; l < L; l++) if (idx[i * L + l] > 0) count++;
         if (count === 0) continue;
-        const w = 1 / count;
+        const w = slot.pooling === 'sqrtn' ? 1 / Math.sqrt(count) : 1 / count;
         for (let l = 0; l < L; l++) {
           const id = idx[i * L + l];
           if (id <= 0) continue;
@@ -281,9 +321,13 @@ export class TowerNet {
     }
   }
 
-  /** One Adam step with bias-corrected step size lrT; clears all gradients. */
-  step(lrT: number): void {
-    for (const a of this.dense) a.step(lrT, ADAM_B1, ADAM_B2, ADAM_EPS);
+  /**
+   * One Adam step with bias-corrected step size lrT; clears all gradients. `decay` (lr × weight
+   * decay) shrinks the dense parameters and the table rows this step touched (lazily, like the
+   * moments: a row nobody used is left alone).
+   */
+  step(lrT: number, decay = 0): void {
+    for (const a of this.dense) a.step(lrT, ADAM_B1, ADAM_B2, ADAM_EPS, decay);
     const E = this.E;
     for (let s = 0; s < this.slots.length; s++) {
       const sp = this.sparse[s];
@@ -294,6 +338,7 @@ export class TowerNet {
         const r = sp.touched[k];
         const t = r * E;
         const g0 = k * E;
+        if (decay > 0) for (let e = 0; e < E; e++) T[t + e] -= decay * T[t + e];
         for (let e = 0; e < E; e++) {
           const g = G[g0 + e];
           const mi = ADAM_B1 * m[t + e] + (1 - ADAM_B1) * g;
@@ -333,6 +378,14 @@ export class TowerNet {
     });
   }
 
+  /** Adds head gradients computed elsewhere (onnxruntime) to this step's gradients. */
+  addHeadGradients(gW1: Float32Array, gB1: Float32Array, gW2: Float32Array, gB2: Float32Array): void {
+    addInto(this.gW1, gW1);
+    addInto(this.gB1, gB1);
+    addInto(this.gW2, gW2);
+    addInto(this.gB2, gB2);
+  }
+
   /** Read-only gradient views, for the numerical gradient check. */
   gradients(): { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: Float32Array; table: (slot: number, row: number) => Float32Array | null } {
     return {
@@ -362,12 +415,18 @@ export class TowerNet {
   weights(): TowerWeights {
     const tables: Record<string, Float32Array> = {};
     const projections: Record<string, Float32Array> = {};
+    const pooling: Record<string, BagPooling> = {};
+    for (const s of this.slots) if (s.pooling && s.pooling !== 'mean') pooling[s.name] = s.pooling;
     this.slots.forEach((s, i) => {
       if (s.kind === 'numeric') projections[s.name] = this.tables[i];
       else tables[s.name] = this.tables[i];
     });
-    return { width: this.E, hidden: this.H, dim: this.D, tables, projections, w1: this.w1, b1: this.b1, w2: this.w2, b2: this.b2 };
+    return { width: this.E, hidden: this.H, dim: this.D, normalize: this.normalize, pooling, tables, projections, w1: this.w1, b1: this.b1, w2: this.w2, b2: this.b2 };
   }
+}
+
+function addInto(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }
 
 function randn(rng: Random, n: number, scale: number): Float32Array {

@@ -4,8 +4,9 @@
  */
 import type { Random } from '../../shared/data/random.js';
 import type { PreparedData } from './dataset.js';
-import { retrieveTopK, topK as topKRow } from './retrieve.js';
-import { embedAllItems, embedUsersAt } from './towerInputs.js';
+import { topK as topKRow } from './retrieve.js';
+import type { OnnxScorer } from './onnxScorer.js';
+import { batchBuffers, fillItemRows, fillUserRowsAt } from './towerInputs.js';
 import type { TowerNet } from './towerNet.js';
 
 export interface ValidationSet {
@@ -21,18 +22,41 @@ export function validationSet(d: PreparedData, max: number, rng: Random): Valida
   return { rows: Int32Array.from(rows) };
 }
 
-/** Mean over validation users of the share of their held-out items found in their top-K unseen items. */
-export function evaluateRecall(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, val: ValidationSet, K: number): number {
-  if (val.rows.length === 0) return 0;
+/**
+ * Mean over validation users of the share of their held-out items found in their top-k unseen
+ * items, for each k of ks. The heads run in onnxruntime (every epoch scores all items for every
+ * validation user); items are pooled once, users in blocks so that the score block stays a few
+ * tens of MB on any catalog.
+ */
+export async function evaluateRecallOnnx(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, val: ValidationSet, ks: readonly number[], scorer: OnnxScorer): Promise<number[]> {
+  if (val.rows.length === 0) return ks.map(() => 0);
+  const K = Math.max(...ks);
   itemNet.fillUntrainedRows();
   userNet.fillUntrainedRows();
   const h = d.heldOut;
-  const itemEmb = embedAllItems(d, itemNet);
-  const users = val.rows.map((r) => h.users[r]);
-  const ends = val.rows.map((r) => h.histEnd[r]);
-  const userEmb = embedUsersAt(d, userNet, users, ends);
-  const got = retrieveTopK(userEmb, val.rows.length, itemEmb, d.nItems, itemNet.D, K, (i, mark, stamp) => markSeen(d, val.rows[i], mark, stamp));
-  return meanRecall(got.items, K, val, d);
+  const N = d.nItems;
+  const itemBufs = batchBuffers(itemNet, N);
+  fillItemRows(d, itemNet, Int32Array.from({ length: N }, (_, i) => i), N, itemBufs, 0, null);
+  const xi = itemNet.pool(itemBufs, N).slice();
+  const block = Math.max(1, Math.min(1024, Math.floor(8_388_608 / Math.max(1, N))));
+  const userBufs = batchBuffers(userNet, block);
+  const items = new Int32Array(val.rows.length * K).fill(-1);
+  const top = new Float32Array(K);
+  const mark = new Int32Array(N).fill(-1);
+  for (let r0 = 0; r0 < val.rows.length; r0 += block) {
+    const B = Math.min(block, val.rows.length - r0);
+    const rows = val.rows.subarray(r0, r0 + B);
+    fillUserRowsAt(d, userNet, rows.map((r) => h.users[r]), rows.map((r) => h.histEnd[r]), B, userBufs);
+    const xu = userNet.pool(userBufs, B);
+    const S = await scorer.scores(xi, N, xu, B, itemNet, userNet);
+    for (let j = 0; j < B; j++) {
+      const i = r0 + j;
+      markSeen(d, val.rows[i], mark, i);
+      top.fill(-Infinity);
+      topKRow(S.subarray(j * N, (j + 1) * N), mark, i, K, items.subarray(i * K, (i + 1) * K), top);
+    }
+  }
+  return ks.map((k) => meanRecall(items, K, val, d, k));
 }
 
 /** Marks the items held-out row r has seen (its history and everything up to its targets). */
@@ -59,15 +83,16 @@ export function popularityRecall(d: PreparedData, val: ValidationSet, K: number)
   return meanRecall(items, K, val, d);
 }
 
-function meanRecall(items: Int32Array, K: number, val: ValidationSet, d: PreparedData): number {
+/** Mean recall of the first k (default all K) entries of each user's K-long row of `items`. */
+function meanRecall(items: Int32Array, K: number, val: ValidationSet, d: PreparedData, k = K): number {
   const h = d.heldOut;
   let sum = 0;
   val.rows.forEach((r, i) => {
     const a = h.start[r];
     const b = h.start[r + 1];
     let hits = 0;
-    for (let k = 0; k < K; k++) {
-      const item = items[i * K + k];
+    for (let j = 0; j < k; j++) {
+      const item = items[i * K + j];
       for (let t = a; t < b; t++) if (h.items[t] === item) hits++;
     }
     sum += hits / (b - a);

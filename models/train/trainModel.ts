@@ -91,7 +91,7 @@ export async function trainModel(
   if (d.trainPos.length < 2) throw new TwoTowerError('BAD_INPUT', 'interactions: fewer than 2 training pairs; there is nothing to train on');
 
   const objective = chooseObjective(d, { objective: opts.objective, dim });
-  const towers = trainTowers(d, {
+  const towers = await trainTowers(d, {
     objective,
     historyMode,
     logQWeight: opts.logQWeight,

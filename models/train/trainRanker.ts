@@ -122,15 +122,19 @@ export class RankerNet {
     this.b2 = new Float32Array(1);
   }
 
-  /** score = relu(retrieval_score + 1) - 1 = retrieval_score, since cosine scores are >= -1. */
+  /** score = relu(retrieval_score) - relu(-retrieval_score) = retrieval_score, for any similarity. */
   passThroughRetrievalScore(): void {
     this.w1.fill(0);
     this.b1.fill(0);
     this.w2.fill(0);
-    this.w1[RANK_FEATURES.indexOf('retrieval_score') * this.H] = 1;
-    this.b1[0] = 1;
+    this.b2.fill(0);
+    const f = RANK_FEATURES.indexOf('retrieval_score') * this.H;
+    this.w1[f] = 1;
     this.w2[0] = 1;
-    this.b2[0] = -1;
+    if (this.H > 1) {
+      this.w1[f + 1] = -1;
+      this.w2[1] = -1;
+    }
   }
 
   /** Scores n rows of F features; hidden activations go to `hid` (n × H) when given. */

@@ -13,7 +13,8 @@ import { Random } from '../../shared/data/random.js';
 import type { PreparedData } from './dataset.js';
 import { pairEpochs } from './pairEpochs.js';
 import { TowerNet, slotsOf } from './towerNet.js';
-import { evaluateRecall, popularityRecall, validationSet } from './towerValidation.js';
+import { OnnxScorer } from './onnxScorer.js';
+import { evaluateRecallOnnx, popularityRecall, validationSet } from './towerValidation.js';
 import { userEpochs } from './userEpochs.js';
 
 export { embedAllItems, embedUsersAt, fillItemRows, fillUserRowsAt } from './towerInputs.js';
@@ -52,10 +53,22 @@ export interface TowerTrainOptions {
   historyMode?: 'before' | 'others';
   /** In-batch: strength of the logQ correction, 1 = full, 0 = none (default 1). */
   logQWeight?: number;
+  /** How the user tower pools its history: 'mean' (default) or 'sqrtn' (sum / √count). */
+  historyPooling?: 'mean' | 'sqrtn';
+  /** 'cosine' (default): both towers L2-normalised; 'dot': the item tower's norm is free. */
+  similarity?: 'cosine' | 'dot';
+  /** Decoupled (AdamW) weight decay on every parameter (default 0). */
+  weightDecay?: number;
   /** Full: users per batch (default 64). */
   usersPerBatch?: number;
   /** Full, 'others': share of a user's items that are targets in a step (default 0.2). */
   targetShare?: number;
+  /** Full, 'others': the input items are targets too, not left out of the softmax (as Mult-DAE). */
+  inputTargets?: boolean;
+  /** Full: train with logits minus β·log q(item), so that the model learns a popularity boost β (default 0). */
+  popularityBoost?: number;
+  /** Full: 'user' (default) = every user weighs the same; 'item' = every target does (as Mult-VAE). */
+  targetWeighting?: 'user' | 'item';
   /** Full, 'before': items after the cut that are targets (default 10). */
   futureWindow?: number;
   log: (line: string) => void;
@@ -74,6 +87,12 @@ export interface EpochResult {
   examples: number;
 }
 
+/** One objective's epochs over shared towers; close releases what it holds (an onnxruntime session). */
+export interface EpochRunner {
+  run(): Promise<EpochResult>;
+  close(): Promise<void>;
+}
+
 export interface TowerTrainResult {
   itemNet: TowerNet;
   userNet: TowerNet;
@@ -89,52 +108,58 @@ export function chooseObjective(d: PreparedData, o: Pick<TowerTrainOptions, 'obj
   return d.nUsers * d.nItems * o.dim * 3 <= FULL_SOFTMAX_BUDGET ? 'full' : 'in-batch';
 }
 
-export function trainTowers(d: PreparedData, o: TowerTrainOptions): TowerTrainResult {
+export async function trainTowers(d: PreparedData, o: TowerTrainOptions): Promise<TowerTrainResult> {
   const rng = new Random(o.seed);
   const sizes = { width: o.width, hidden: o.hidden, dim: o.dim };
   const vocabSize = (name: string): number => d.vocabs.get(name)!.size;
-  const itemNet = new TowerNet(slotsOf(d.itemSpec, vocabSize), sizes, rng.fork(1));
-  const userNet = new TowerNet(slotsOf(d.userSpec, vocabSize), sizes, rng.fork(2));
+  // 'dot': the item tower's norm is free (a per-item scale such as popularity, which a cosine
+  // model can only fold into directions); the user side stays normalised, which changes no
+  // user's ranking and keeps the logits' scale in the items.
+  const itemNet = new TowerNet(slotsOf(d.itemSpec, vocabSize), { ...sizes, normalize: o.similarity !== 'dot' }, rng.fork(1));
+  const userNet = new TowerNet(slotsOf(d.userSpec, vocabSize, o.historyPooling ?? 'mean'), sizes, rng.fork(2));
   const val = validationSet(d, o.maxValidationUsers, rng.fork(5));
   const objective = chooseObjective(d, o);
-  const runEpoch = objective === 'full' ? userEpochs(d, itemNet, userNet, o, rng) : pairEpochs(d, itemNet, userNet, o, rng);
+  const runner = objective === 'full' ? await userEpochs(d, itemNet, userNet, o, rng) : pairEpochs(d, itemNet, userNet, o, rng);
+  const scorer = await OnnxScorer.create(o.width, o.hidden, o.dim, { i: itemNet.normalize, u: userNet.normalize });
   o.log(`towers: ${objective} softmax, history '${o.historyMode ?? 'before'}', dim ${o.dim}, temperature ${o.temperature}, lr ${o.lr}`);
 
   const epochs: EpochStats[] = [];
   let best = -1;
   let bestEpoch = 0;
   let bestSnap: { item: Float32Array[]; user: Float32Array[] } | null = null;
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const t0 = performance.now();
-    const r = runEpoch();
-    const recall = evaluateRecall(d, itemNet, userNet, val, 10);
-    const stats = { epoch, loss: r.loss, recallAt10: recall, ms: Math.round(performance.now() - t0) };
-    epochs.push(stats);
-    const rate = Math.round(r.examples / (Math.max(1, stats.ms) / 1000));
-    o.log(`epoch ${epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)} (${val.rows.length} users), ${stats.ms} ms (${rate} targets/s incl. validation)`);
-    if (val.rows.length === 0) {
-      // Nothing to validate on (no user has two interactions): train every epoch, keep the last.
-      bestEpoch = epoch;
-    } else if (recall > best) {
-      best = recall;
-      bestEpoch = epoch;
-      bestSnap = { item: itemNet.snapshot(), user: userNet.snapshot() };
-    } else if (epoch - bestEpoch >= o.patience) {
-      o.log(`early stop: no better recall since epoch ${bestEpoch}`);
-      break;
+  let validation: Record<string, number>;
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const t0 = performance.now();
+      const r = await runner.run();
+      const [recall] = await evaluateRecallOnnx(d, itemNet, userNet, val, [10], scorer);
+      const stats = { epoch, loss: r.loss, recallAt10: recall, ms: Math.round(performance.now() - t0) };
+      epochs.push(stats);
+      const rate = Math.round(r.examples / (Math.max(1, stats.ms) / 1000));
+      o.log(`epoch ${epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)} (${val.rows.length} users), ${stats.ms} ms (${rate} targets/s incl. validation)`);
+      if (val.rows.length === 0) {
+        // Nothing to validate on (no user has two interactions): train every epoch, keep the last.
+        bestEpoch = epoch;
+      } else if (recall > best) {
+        best = recall;
+        bestEpoch = epoch;
+        bestSnap = { item: itemNet.snapshot(), user: userNet.snapshot() };
+      } else if (epoch - bestEpoch >= o.patience) {
+        o.log(`early stop: no better recall since epoch ${bestEpoch}`);
+        break;
+      }
     }
+    if (bestSnap) {
+      itemNet.restore(bestSnap.item);
+      userNet.restore(bestSnap.user);
+    }
+    itemNet.fillUntrainedRows();
+    userNet.fillUntrainedRows();
+    const [r10, r50] = await evaluateRecallOnnx(d, itemNet, userNet, val, [10, 50], scorer);
+    validation = { 'recall@10': r10, 'recall@50': r50, 'popularity_recall@10': popularityRecall(d, val, 10), validation_users: val.rows.length };
+  } finally {
+    await runner.close();
+    await scorer.release();
   }
-  if (bestSnap) {
-    itemNet.restore(bestSnap.item);
-    userNet.restore(bestSnap.user);
-  }
-  itemNet.fillUntrainedRows();
-  userNet.fillUntrainedRows();
-  const validation: Record<string, number> = {
-    'recall@10': evaluateRecall(d, itemNet, userNet, val, 10),
-    'recall@50': evaluateRecall(d, itemNet, userNet, val, 50),
-    'popularity_recall@10': popularityRecall(d, val, 10),
-    validation_users: val.rows.length,
-  };
   return { itemNet, userNet, objective, epochs, bestEpoch, validation };
 }

@@ -12,13 +12,13 @@
 import type { Random } from '../../shared/data/random.js';
 import { adamLr } from './dense.js';
 import type { PreparedData } from './dataset.js';
-import { FullSoftmaxLoss } from './fullSoftmax.js';
+import { OnnxFullStep } from './onnxFullStep.js';
 import { sampleInOrder } from './pairEpochs.js';
 import { batchBuffers, dropIds, fillItemRows, fillUserFeatures, shuffleInt32, trainEnd } from './towerInputs.js';
 import type { TowerNet } from './towerNet.js';
-import type { EpochResult, TowerTrainOptions } from './trainTowers.js';
+import type { EpochResult, EpochRunner, TowerTrainOptions } from './trainTowers.js';
 
-export function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: TowerTrainOptions, rng: Random): () => EpochResult {
+export async function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: TowerTrainOptions, rng: Random): Promise<EpochRunner> {
   const N = d.nItems;
   const H = d.maxHistory;
   const shuffleRng = rng.fork(3);
@@ -27,6 +27,17 @@ export function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
   const share = o.targetShare ?? 0.2;
   const window = o.futureWindow ?? 10;
   const mode = o.historyMode ?? 'before';
+  const inputTargets = o.inputTargets ?? false;
+  // Subtracting β·log q(item) from the training logits makes the model add it back at serving
+  // time: a popularity boost of strength β, as the in-batch objective's over-corrected logQ gives.
+  const beta = o.popularityBoost ?? 0;
+  const offset = new Float32Array(N);
+  if (beta > 0) {
+    let total = 0;
+    for (let i = 0; i < N; i++) total += d.itemCount[i];
+    for (let i = 0; i < N; i++) offset[i] = -beta * Math.log(Math.max(d.itemCount[i], 1) / Math.max(total, 1));
+  }
+  const byItem = o.targetWeighting === 'item';
 
   const eligible: number[] = [];
   for (let u = 0; u < d.nUsers; u++) if (trainEnd(d, u) - d.userStart[u] >= 2) eligible.push(u);
@@ -39,13 +50,15 @@ export function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
   fillItemRows(d, itemNet, allItems, N, itemBufs, 0, null);
   const itemIds = (itemBufs[0] as Int32Array).slice();
   const userBufs = batchBuffers(userNet, Bu);
-  const dU = new Float32Array(Bu * o.dim);
-  const dV = new Float32Array(N * o.dim);
-  const loss = new FullSoftmaxLoss();
+  const tgt = new Float32Array(Bu * N);
+  const mask = new Float32Array(Bu * N);
+  const rowW = new Float32Array(Bu);
+  const onnx = await OnnxFullStep.create(itemNet.E, itemNet.H, itemNet.D, { i: itemNet.normalize, u: userNet.normalize });
   let idx = new Int32Array(64);
   let step = 0;
+  const decay = o.lr * (o.weightDecay ?? 0);
 
-  return () => {
+  const run = async (): Promise<EpochResult> => {
     shuffleInt32(order, shuffleRng);
     let lossSum = 0;
     let batches = 0;
@@ -58,7 +71,7 @@ export function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
       hist.fill(0, 0, B * H);
       const targets: number[] = [];
       const targetStart = [0];
-      const mask: number[] = [];
+      const mask_: number[] = [];
       const maskStart = [0];
       for (let r = 0; r < B; r++) {
         const u = users[r];
@@ -74,7 +87,8 @@ export function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
           const take = sampleInOrder(rest, n - nTarget, H, splitRng);
           for (let k = 0; k < take; k++) {
             hist[r * H + k] = d.seqItem[rest[k]] + 1;
-            mask.push(d.seqItem[rest[k]]);
+            if (inputTargets) targets.push(d.seqItem[rest[k]]);
+            else mask_.push(d.seqItem[rest[k]]);
           }
           for (let k = 0; k < nTarget; k++) targets.push(d.seqItem[idx[k]]);
           for (let k = take; k < n - nTarget; k++) targets.push(d.seqItem[rest[k]]);
@@ -82,38 +96,41 @@ export function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
           const cut = a + 1 + splitRng.int(n - 1);
           const begin = Math.max(a, cut - H);
           for (let p = begin; p < cut; p++) hist[r * H + (p - begin)] = d.seqItem[p] + 1;
-          for (let p = a; p < cut; p++) mask.push(d.seqItem[p]);
-          const seen = new Set(mask.slice(maskStart[r]));
+          for (let p = a; p < cut; p++) mask_.push(d.seqItem[p]);
+          const seen = new Set(mask_.slice(maskStart[r]));
           for (let p = cut; p < Math.min(a + n, cut + window); p++) if (!seen.has(d.seqItem[p])) targets.push(d.seqItem[p]);
         }
         targetStart.push(targets.length);
-        maskStart.push(mask.length);
+        maskStart.push(mask_.length);
       }
       if (o.userIdDropout > 0) dropIds(userBufs[0] as Int32Array, B, o.userIdDropout, dropRng);
       (itemBufs[0] as Int32Array).set(itemIds);
       if (o.itemIdDropout > 0) dropIds(itemBufs[0] as Int32Array, N, o.itemIdDropout, dropRng);
-      const V = itemNet.forward(itemBufs, N);
-      const U = userNet.forward(userBufs, B);
-      lossSum += loss.run(
-        {
-          U, V, B, N, D: o.dim,
-          targetStart: Int32Array.from(targetStart),
-          targets: Int32Array.from(targets),
-          maskStart: Int32Array.from(maskStart),
-          mask: Int32Array.from(mask),
-          temperature: o.temperature,
-        },
-        dU,
-        dV,
-      );
-      userNet.backward(dU);
-      itemNet.backward(dV);
+      tgt.fill(0, 0, B * N);
+      for (let r = 0; r < B; r++) mask.set(offset, r * N);
+      for (let r = 0; r < B; r++) {
+        const nt = targetStart[r + 1] - targetStart[r];
+        // Per user: each user weighs 1 (targets share it); per item: each target weighs 1.
+        const w = byItem ? 1 : 1 / nt;
+        rowW[r] = nt > 0 ? nt * w : 0;
+        for (let k = targetStart[r]; k < targetStart[r + 1]; k++) tgt[r * N + targets[k]] += w;
+        for (let k = maskStart[r]; k < maskStart[r + 1]; k++) mask[r * N + mask_[k]] = -1e9;
+      }
+      const xi = itemNet.pool(itemBufs, N);
+      const xu = userNet.pool(userBufs, B);
+      const res = await onnx.run({ xi, xu, N, B, item: itemNet, user: userNet, tgt, mask, rowW, temperature: o.temperature });
+      lossSum += res.loss;
+      itemNet.addHeadGradients(res.item.w1, res.item.b1, res.item.w2, res.item.b2);
+      userNet.addHeadGradients(res.user.w1, res.user.b1, res.user.w2, res.user.b2);
+      itemNet.backwardPool(res.dxi);
+      userNet.backwardPool(res.dxu);
       const lrT = adamLr(o.lr, ++step);
-      userNet.step(lrT);
-      itemNet.step(lrT);
+      userNet.step(lrT, decay);
+      itemNet.step(lrT, decay);
       batches++;
       examples += targets.length;
     }
     return { loss: batches > 0 ? lossSum / batches : NaN, examples };
   };
+  return { run, close: () => onnx.release() };
 }

@@ -20,6 +20,8 @@ export interface ModelParts {
   userWeights: TowerWeights;
   rankerWeights: RankerWeights;
   vocabs: ReadonlyMap<string, Vocab>;
+  /** 'cosine' when both towers are L2-normalised (default), 'dot' otherwise. */
+  similarity?: 'dot' | 'cosine';
   training?: TrainingInfo;
 }
 
@@ -55,7 +57,7 @@ export async function writeModelFolder(outDir: string, parts: ModelParts): Promi
     modelVersion: 'm-' + h.digest('hex').slice(0, 12),
     createdAt: new Date().toISOString(),
     embeddingDim: parts.dim,
-    similarity: 'cosine',
+    similarity: parts.similarity ?? (parts.itemWeights.normalize === false || parts.userWeights.normalize === false ? 'dot' : 'cosine'),
     vocabularies,
     itemTower: parts.itemSpec,
     userTower: parts.userSpec,

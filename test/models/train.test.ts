@@ -140,7 +140,7 @@ describe('export parity: onnxruntime computes what the trainer computes', () => 
     const world = generateWorld({ items: 400, users: 150, seed: 4 });
     const d = prepareData(world, { maxHistory: 12, dim: 16 });
     const log = (): void => undefined;
-    const towers = trainTowers(d, {
+    const towers = await trainTowers(d, {
       dim: 16, width: 24, hidden: 20, epochs: 1, batchSize: 128, lr: 0.01, temperature: 0.1, seed: 2, patience: 1,
       userIdDropout: 0.2, itemIdDropout: 0.1, maxValidationUsers: 100, log,
     });
