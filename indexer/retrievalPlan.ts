@@ -2,15 +2,16 @@
  * Exact search or HNSW for the per-user top-K, by a cost estimate. The HNSW index is built either
  * way (the ranker needs it for cold start), so only the query phases are compared.
  *
- * Rates measured on the 2-core machines this runs on (bench/indexer.ts prints them again):
- * exact MatMul+TopK in onnxruntime sustains about 1e11 multiply-adds·2 per second over both cores;
- * one HNSW query (ef about 100, k = 100 plus the history) costs about 1/5000 s on one thread at
- * 100k items and grows with log(items).
+ * Rates measured on the 2-core machines this runs on (npm run bench:indexer prints them again):
+ * exact MatMul+TopK in onnxruntime, 2 × items × dim flops per user, sustained about 27 GFLOP per
+ * CPU-second on a busy machine (DESIGN.md: about 50 on a quiet one), so 6e10 flop/s on two cores
+ * is the planning figure; one HNSW query (ef 200, k = 100 plus the history) cost 170-190 µs of
+ * CPU at 100k items (about 5500 per second per thread) and grows with log(items).
  */
 import type { Retrieval } from './userTopK.js';
 
-export const EXACT_FLOPS_PER_S = 1e11;
-export const HNSW_QUERIES_PER_S_AT_100K = 5000;
+export const EXACT_FLOPS_PER_S = 6e10;
+export const HNSW_QUERIES_PER_S_AT_100K = 5500;
 
 export interface RetrievalPlan {
   retrieval: Retrieval;

@@ -104,7 +104,7 @@ function terminalLogger(stream: NodeJS.WriteStream): Logger {
   return {
     event(name, fields = {}) {
       const { checks, ...rest } = fields;
-      print(`${name}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`);
+      print([name, ...Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)].join(' '));
       // A list of checks reads better as one line each than as one long JSON line.
       if (Array.isArray(checks)) for (const c of checks as CheckLike[]) print(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name} = ${c.value} (${c.op} ${c.threshold})${c.detail ? `  ${c.detail}` : ''}`);
     },

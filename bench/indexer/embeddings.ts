@@ -18,7 +18,7 @@ export interface Embedded {
 
 export async function embedded(size: number, world: string, modelDir: string): Promise<Embedded> {
   const inputs = await readIndexerInputs(world);
-  const model = await loadModel(modelDir, { intraOpThreads: 2 });
+  const model = await loadModel(modelDir, { intraOpThreads: 1 });
   const dir = cacheDir(size);
   const itemsFile = path.join(dir, `items-${model.modelVersion}.f32`);
   const usersFile = path.join(dir, `users-${model.modelVersion}.f32`);
