@@ -19,7 +19,7 @@ import { LmdbCandidateWriter } from '../shared/candidates/lmdbCandidateStore.js'
 import { LmdbUserWriter } from '../shared/candidates/lmdbUserStore.js';
 import { TwoTowerError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
-import { acquireBuildLock } from '../shared/store/buildLock.js';
+import { acquireBuildLock, LOCK_FILE, liveLockOwner } from '../shared/store/buildLock.js';
 import { crashPoint } from '../shared/store/crashPoint.js';
 import { cleanLeftovers } from '../shared/store/leftovers.js';
 import type { CheckResult, IndexManifest } from '../shared/store/types.js';
@@ -98,6 +98,12 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
   }
   const startedAt = new Date();
   const timer = new StageTimer(log);
+  if (!opts.dryRun) {
+    // Fail before a minute of reading when another build runs; the lock itself is taken once the
+    // inputs are known to be good, so bad inputs never touch the store.
+    const owner = await liveLockOwner(opts.store);
+    if (owner) throw new TwoTowerError('STORE', `another build (pid ${owner.pid}) holds ${path.join(opts.store, LOCK_FILE)} since ${owner.startedAt}`, { pid: owner.pid });
+  }
 
   const inputs = await timer.stage('read_inputs', () => {
     const p = log.progress('read interactions', 0, 'rows');

@@ -28,7 +28,8 @@ export interface EmbedRow {
   rawCpuUs: number;
 }
 
-export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, batches: number[], threadCounts: number[], runs: number): Promise<EmbedRow[]> {
+/** `workers`: worker threads for the parallel catalog pipeline (compared with the main thread). */
+export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, batches: number[], threadCounts: number[], runs: number, workers = 2): Promise<EmbedRow[]> {
   const manifest = await readModelManifest(modelDir);
   const vocabs = await readVocabularies(modelDir, manifest);
   const items = await loadItems(inputs.itemsFile);
@@ -42,11 +43,11 @@ export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, ba
     const itemSession = await sessionOf(manifest.itemTower.file);
     const userSession = await sessionOf(manifest.userTower.file);
     for (const batch of batches) {
-      for (const workers of threads > 1 ? [0, threads] : [0]) {
-        const parallel = workers ? { modelDir, device: 'cpu' as const, workers } : undefined;
+      for (const w of [0, workers]) {
+        const parallel = w ? { modelDir, device: 'cpu' as const, workers: w } : undefined;
         const pipe = await repeat(runs, () => measure(items.length, () => embedCatalog(inputs, model, batch, undefined, parallel)));
         const raw = await repeat(runs, () => rawRate(itemSession, items.length, batch, (s, e) => encodeItems(manifest.itemTower, vocabs, items.slice(s, e))));
-        out.push(row('item', batch, threads, workers, pipe, raw));
+        out.push(row('item', batch, threads, w, pipe, raw));
       }
       const pipeUsers = await repeat(runs, () => measure(queries.length, () => embedUsers(inputs, model, batch)));
       const rawUsers = await repeat(runs, () => rawRate(userSession, queries.length, batch, (s, e) => encodeUsers(manifest.userTower, vocabs, queries.slice(s, e))));

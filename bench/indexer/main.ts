@@ -38,6 +38,10 @@ for (const size of sizes) {
   if (size === sizes[0]) {
     log(`embedding at ${size} (batch sizes, threads, ${runs} runs each)`);
     embedding = await benchEmbedding(e.inputs, model, [1024, 4096, 16384], [1, 2], runs);
+  } else {
+    // At 1M only the build's settings, once: worker threads pay their model loads back here.
+    log(`embedding at ${size} (batch 4096, one onnxruntime thread)`);
+    embedding = await benchEmbedding(e.inputs, model, [4096], [1], 1, 2);
   }
   log(`HNSW and top-K at ${size}`);
   const hnsw = await benchHnsw(e, hnswParams, DEFAULTS.topK, size >= 1_000_000 ? 100_000 : size, size >= 1_000_000 ? 1 : runs);
