@@ -32,9 +32,8 @@ export function pairEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
   const loss = new InBatchLoss();
   const order = d.trainPos.slice();
   let step = 0;
-  const decay = o.lr * (o.weightDecay ?? 0);
 
-  const run = (): Promise<EpochResult> => {
+  const run = (lrScale = 1): Promise<EpochResult> => {
     shuffleInt32(order, shuffleRng);
     let lossSum = 0;
     let batches = 0;
@@ -56,7 +55,8 @@ export function pairEpochs(d: PreparedData, itemNet: TowerNet, userNet: TowerNet
       lossSum += loss.run({ U, V, B, D: o.dim, items: batchItems, logQ: batchLogQ, temperature: o.temperature }, dU, dV);
       userNet.backward(dU);
       itemNet.backward(dV);
-      const lrT = adamLr(o.lr, ++step);
+      const lrT = adamLr(o.lr * lrScale, ++step);
+      const decay = o.lr * lrScale * (o.weightDecay ?? 0);
       userNet.step(lrT, decay);
       itemNet.step(lrT, decay);
       batches++;

@@ -6,32 +6,35 @@ import { TwoTowerError } from '../../shared/errors.js';
 import type { InteractionRow, ItemRow, UserRow } from '../../shared/data/types.js';
 import { prepareData } from './dataset.js';
 import { trainRanker } from './trainRanker.js';
-import { chooseObjective, trainTowers, type TowerObjective } from './trainTowers.js';
+import { DEFAULTS, resolveObjective } from './trainDefaults.js';
+import { trainTowers, type TowerObjective } from './trainTowers.js';
 import { writeModelFolder } from './writeModel.js';
 
 export interface TrainOptions {
-  /** Embedding dimension (default 32). */
+  /** 'full' softmax over the catalog, 'in-batch' sampled softmax, or 'auto' by catalog size (default). */
+  objective?: TowerObjective | 'auto';
+  /** Embedding dimension (default: full 64, in-batch 32; see trainDefaults.ts for all defaults). */
   dim?: number;
-  /** Maximum epochs; early stopping may end sooner (default 12). */
+  /** Maximum epochs; early stopping may end sooner. */
   epochs?: number;
-  /** Pairs per batch; the other pairs of a batch are each pair's negatives (default 256). */
+  /** Epochs without a better validation recall before stopping. */
+  patience?: number;
+  /** Epochs without a better validation recall before the learning rate is halved (0: never). */
+  lrPatience?: number;
+  /** In-batch objective: pairs per batch; the other pairs of a batch are each pair's negatives (default 256). */
   batchSize?: number;
   /** Adam learning rate (default 0.005). */
   lr?: number;
-  /** Softmax temperature over cosine similarity (default 0.07). */
+  /** Softmax temperature over the similarity (default 0.07). */
   temperature?: number;
   seed?: number;
-  /** Most recent items of the user tower's history input (default 20). */
+  /** Most recent items of the user tower's history input. */
   maxHistory?: number;
   /** Width of the summed input embeddings (default 2 × dim). */
   width?: number;
-  /** Hidden units of each tower's MLP (default dim). */
+  /** Hidden units of each tower's MLP. */
   hidden?: number;
-  /** Epochs without a better validation recall before stopping (default 1). */
-  patience?: number;
-  /** 'full' softmax over the catalog, 'in-batch' sampled softmax, or 'auto' by catalog size (default). */
-  objective?: TowerObjective | 'auto';
-  /** What the user tower sees for a target: 'before' it in time, or the user's 'others' items. */
+  /** What the user tower sees for a target: 'before' it in time (default), or the user's 'others' items. */
   historyMode?: 'before' | 'others';
   /** In-batch objective: logQ correction strength (default 1). */
   logQWeight?: number;
@@ -39,8 +42,16 @@ export interface TrainOptions {
   usersPerBatch?: number;
   /** Full objective, 'others': share of a user's items that are targets per step (default 0.2). */
   targetShare?: number;
-  /** Probability of hiding the user id in a training example (default 0.2). */
+  /** Full objective: popularity boost β learned by training on logits minus β·log q(item). */
+  popularityBoost?: number;
+  /** Decoupled (AdamW) weight decay. */
+  weightDecay?: number;
+  /** Probability of hiding the user id in a training example. */
   userIdDropout?: number;
+  /** 'cosine' (default) or 'dot' (the item tower's output is not normalised). */
+  similarity?: 'cosine' | 'dot';
+  /** User tower history pooling: 'mean' (default) or 'sqrtn'. */
+  historyPooling?: 'mean' | 'sqrtn';
   /**
    * The evaluation protocol whose training split this is: recorded in the manifest, so that
    * `twotower eval --model` can check the model never saw that protocol's test rows.
@@ -60,21 +71,30 @@ export async function trainModel(
   outDir: string,
   opts: TrainOptions = {},
 ): Promise<TrainResult> {
-  const dim = positiveInt(opts.dim ?? 32, 'dim');
-  const epochs = positiveInt(opts.epochs ?? 12, 'epochs');
+  const userIds = new Set(data.users.map((u) => u.userId));
+  for (const r of data.interactions) userIds.add(r.userId);
+  const objective = resolveObjective(opts.objective, data.items.length, userIds.size, opts.dim);
+  const def = DEFAULTS[objective];
+  const dim = positiveInt(opts.dim ?? def.dim, 'dim');
+  const epochs = positiveInt(opts.epochs ?? def.epochs, 'epochs');
   const batchSize = positiveInt(opts.batchSize ?? 256, 'batchSize');
-  const maxHistory = positiveInt(opts.maxHistory ?? 20, 'maxHistory');
+  const maxHistory = positiveInt(opts.maxHistory ?? def.maxHistory, 'maxHistory');
   const lr = positiveNumber(opts.lr ?? 0.005, 'lr');
   const temperature = positiveNumber(opts.temperature ?? 0.07, 'temperature');
   const seed = opts.seed ?? 42;
   if (!Number.isInteger(seed)) throw new TwoTowerError('BAD_INPUT', `seed must be an integer, got ${seed}`);
   const log = opts.log ?? (() => undefined);
   const width = positiveInt(opts.width ?? 2 * dim, 'width');
-  const hidden = positiveInt(opts.hidden ?? dim, 'hidden');
-  const patience = positiveInt(opts.patience ?? 1, 'patience');
-  const userIdDropout = opts.userIdDropout ?? 0.2;
+  const hidden = positiveInt(opts.hidden ?? def.hiddenFactor * dim, 'hidden');
+  const patience = positiveInt(opts.patience ?? def.patience, 'patience');
+  const lrPatience = nonNegative(opts.lrPatience ?? def.lrPatience, 'lrPatience');
+  const userIdDropout = opts.userIdDropout ?? def.userIdDropout;
   if (!(userIdDropout >= 0 && userIdDropout <= 1)) throw new TwoTowerError('BAD_INPUT', `userIdDropout must be in [0, 1], got ${userIdDropout}`);
+  const weightDecay = nonNegative(opts.weightDecay ?? def.weightDecay, 'weightDecay');
+  const popularityBoost = nonNegative(opts.popularityBoost ?? def.popularityBoost, 'popularityBoost');
   const historyMode = opts.historyMode ?? 'before';
+  const similarity = opts.similarity ?? 'cosine';
+  const historyPooling = opts.historyPooling ?? 'mean';
 
   const timingsMs: Record<string, number> = {};
   const t0 = performance.now();
@@ -90,10 +110,14 @@ export async function trainModel(
   log(`data: ${d.nItems} items, ${d.nUsers} users, ${d.seqItem.length} interactions (${d.trainPos.length} training pairs)`);
   if (d.trainPos.length < 2) throw new TwoTowerError('BAD_INPUT', 'interactions: fewer than 2 training pairs; there is nothing to train on');
 
-  const objective = chooseObjective(d, { objective: opts.objective, dim });
   const towers = await trainTowers(d, {
     objective,
     historyMode,
+    similarity,
+    historyPooling,
+    weightDecay,
+    popularityBoost,
+    lrPatience,
     logQWeight: opts.logQWeight,
     usersPerBatch: opts.usersPerBatch,
     targetShare: opts.targetShare,
@@ -138,7 +162,8 @@ export async function trainModel(
     vocabs: d.vocabs,
     training: {
       params: {
-        dim, width, hidden, epochs, patience, batchSize, lr, temperature, maxHistory, objective, historyMode,
+        objective, dim, width, hidden, epochs, patience, lrPatience, batchSize, lr, temperature, maxHistory, historyMode,
+        similarity, historyPooling, weightDecay, popularityBoost,
         ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
         ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
         ...(opts.targetShare !== undefined ? { targetShare: opts.targetShare } : {}),
@@ -169,6 +194,11 @@ function scoringBudget(macs: number, perUser: number, min: number, max: number):
 
 function positiveInt(x: number, name: string): number {
   if (!Number.isInteger(x) || x <= 0) throw new TwoTowerError('BAD_INPUT', `${name} must be a positive integer, got ${x}`);
+  return x;
+}
+
+function nonNegative(x: number, name: string): number {
+  if (!Number.isFinite(x) || x < 0) throw new TwoTowerError('BAD_INPUT', `${name} must be a non-negative number, got ${x}`);
   return x;
 }
 

@@ -37,6 +37,11 @@ export interface TowerTrainOptions {
   seed: number;
   /** Epochs without a better validation recall before stopping. */
   patience: number;
+  /**
+   * Epochs without a better validation recall before the learning rate is halved (and training
+   * resumes from the best epoch's weights); 0 or absent: never.
+   */
+  lrPatience?: number;
   /** Probability of hiding the user id in a training example, so the unknown-user slot learns cold start. */
   userIdDropout: number;
   /** Same for the item id: cold items then fall back to a trained unknown-item row plus features. */
@@ -89,7 +94,8 @@ export interface EpochResult {
 
 /** One objective's epochs over shared towers; close releases what it holds (an onnxruntime session). */
 export interface EpochRunner {
-  run(): Promise<EpochResult>;
+  /** One epoch at the learning rate times lrScale. */
+  run(lrScale?: number): Promise<EpochResult>;
   close(): Promise<void>;
 }
 
@@ -128,10 +134,12 @@ export async function trainTowers(d: PreparedData, o: TowerTrainOptions): Promis
   let bestEpoch = 0;
   let bestSnap: { item: Float32Array[]; user: Float32Array[] } | null = null;
   let validation: Record<string, number>;
+  let lrScale = 1;
+  let lastDecay = 0;
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
-      const r = await runner.run();
+      const r = await runner.run(lrScale);
       const [recall] = await evaluateRecallOnnx(d, itemNet, userNet, val, [10], scorer);
       const stats = { epoch, loss: r.loss, recallAt10: recall, ms: Math.round(performance.now() - t0) };
       epochs.push(stats);
@@ -147,6 +155,13 @@ export async function trainTowers(d: PreparedData, o: TowerTrainOptions): Promis
       } else if (epoch - bestEpoch >= o.patience) {
         o.log(`early stop: no better recall since epoch ${bestEpoch}`);
         break;
+      } else if (o.lrPatience && epoch - Math.max(bestEpoch, lastDecay) >= o.lrPatience && bestSnap) {
+        // A plateau: smaller steps from the best point so far usually find a little more.
+        lrScale /= 2;
+        lastDecay = epoch;
+        itemNet.restore(bestSnap.item);
+        userNet.restore(bestSnap.user);
+        o.log(`learning rate x${lrScale} from epoch ${bestEpoch}'s weights`);
       }
     }
     if (bestSnap) {

@@ -56,9 +56,8 @@ export async function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: To
   const onnx = await OnnxFullStep.create(itemNet.E, itemNet.H, itemNet.D, { i: itemNet.normalize, u: userNet.normalize });
   let idx = new Int32Array(64);
   let step = 0;
-  const decay = o.lr * (o.weightDecay ?? 0);
 
-  const run = async (): Promise<EpochResult> => {
+  const run = async (lrScale = 1): Promise<EpochResult> => {
     shuffleInt32(order, shuffleRng);
     let lossSum = 0;
     let batches = 0;
@@ -124,7 +123,8 @@ export async function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: To
       userNet.addHeadGradients(res.user.w1, res.user.b1, res.user.w2, res.user.b2);
       itemNet.backwardPool(res.dxi);
       userNet.backwardPool(res.dxu);
-      const lrT = adamLr(o.lr, ++step);
+      const lrT = adamLr(o.lr * lrScale, ++step);
+      const decay = o.lr * lrScale * (o.weightDecay ?? 0);
       userNet.step(lrT, decay);
       itemNet.step(lrT, decay);
       batches++;

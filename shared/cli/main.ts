@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('Train a two-tower model and a ranker on a data folder and write a model folder (manifest + ONNX).')
     .requiredOption('--data <dir>', 'data folder (items, users, interactions)')
     .requiredOption('--out <dir>', 'model folder to write')
-    .option('--dim <n>', 'embedding dimension', intOption('dim'), 32)
+    .option('--dim <n>', 'embedding dimension (default: 64 with the full-catalog objective, 32 in-batch)', intOption('dim'))
     .option('--epochs <n>', 'maximum epochs (early stopping may end sooner)', intOption('epochs'))
     .option('--patience <n>', 'epochs without a better validation recall before stopping', intOption('patience'))
     .option('--batch-size <n>', 'training batch size (in-batch objective)', intOption('batch-size'))
@@ -64,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-history <n>', 'most recent items the user tower reads', intOption('max-history'))
     .addOption(new Option('--objective <o>', 'softmax over the whole catalog, in-batch sampled softmax, or chosen by catalog size').choices(['auto', 'full', 'in-batch']))
     .addOption(new Option('--history-mode <m>', "what the user tower sees for a target: items 'before' it, or the user's 'others'").choices(['before', 'others']))
+    .option('--weight-decay <x>', 'decoupled weight decay', floatOption('weight-decay'))
+    .option('--popularity-boost <x>', 'full objective: popularity boost learned by training on logits minus x·log q(item)', floatOption('popularity-boost'))
     .option('--seed <s>', 'random seed', intOption('seed'), 42)
     .addOption(new Option('--protocol <p>', "train on an evaluation protocol's training split (then `eval --model` checks it)").choices(['random', 'temporal']))
     .option('--protocol-seed <s>', 'protocol seed (random: default 2020)', intOption('protocol-seed'))
@@ -85,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
           maxHistory: o.maxHistory,
           objective: o.objective,
           historyMode: o.historyMode,
+          weightDecay: o.weightDecay,
+          popularityBoost: o.popularityBoost,
           seed: o.seed,
           log,
         };
@@ -330,7 +334,7 @@ export async function main(argv: string[]): Promise<number> {
 interface TrainCli {
   data: string;
   out: string;
-  dim: number;
+  dim?: number;
   epochs?: number;
   patience?: number;
   batchSize?: number;
@@ -339,6 +343,8 @@ interface TrainCli {
   maxHistory?: number;
   objective?: 'auto' | 'full' | 'in-batch';
   historyMode?: 'before' | 'others';
+  weightDecay?: number;
+  popularityBoost?: number;
   seed: number;
   protocol?: 'random' | 'temporal';
   protocolSeed?: number;
