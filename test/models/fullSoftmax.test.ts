@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../shared/data/random.js';
+import { checkGradient } from './gradCheck.js';
 import { FullSoftmaxLoss } from '../../models/train/fullSoftmax.js';
 import { OnnxFullStep } from '../../models/train/onnxFullStep.js';
 import { TowerNet, type SlotData, type SlotSpec } from '../../models/train/towerNet.js';
@@ -65,8 +66,8 @@ describe('full-catalog softmax', () => {
     c.itemNet.backward(dV);
     for (const net of [c.itemNet, c.userNet]) {
       const g = net.gradients();
-      for (let i = 0; i < net.w1.length; i += 3) check(g.w1[i], net.w1, i, lossAt);
-      for (let i = 0; i < net.b2.length; i++) check(g.b2[i], net.b2, i, lossAt);
+      for (let i = 0; i < net.w1.length; i += 3) checkGradient(g.w1[i], net.w1, i, lossAt);
+      for (let i = 0; i < net.b2.length; i++) checkGradient(g.b2[i], net.b2, i, lossAt);
     }
   });
 
@@ -127,14 +128,3 @@ function expectClose(a: Float32Array, b: Float32Array): void {
   for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4 + 1e-3 * Math.abs(b[i]));
 }
 
-function check(analytic: number, param: Float32Array, i: number, lossAt: () => number): void {
-  const eps = 1e-3;
-  const x = param[i];
-  param[i] = x + eps;
-  const up = lossAt();
-  param[i] = x - eps;
-  const down = lossAt();
-  param[i] = x;
-  const numeric = (up - down) / (2 * eps);
-  expect(Math.abs(numeric - analytic)).toBeLessThanOrEqual(2e-3 + 2e-2 * Math.max(Math.abs(numeric), Math.abs(analytic)));
-}

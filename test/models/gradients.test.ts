@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../shared/data/random.js';
+import { checkGradient } from './gradCheck.js';
 import { InBatchLoss } from '../../models/train/loss.js';
 import { TowerNet, type SlotData, type SlotSpec } from '../../models/train/towerNet.js';
 
@@ -47,17 +48,6 @@ function tinyCase() {
   return { itemNet, userNet, lossAt, backprop };
 }
 
-function check(analytic: number, param: Float32Array, i: number, lossAt: () => number): void {
-  const eps = 1e-3;
-  const x = param[i];
-  param[i] = x + eps;
-  const up = lossAt();
-  param[i] = x - eps;
-  const down = lossAt();
-  param[i] = x;
-  const numeric = (up - down) / (2 * eps);
-  expect(Math.abs(numeric - analytic)).toBeLessThanOrEqual(2e-3 + 2e-2 * Math.max(Math.abs(numeric), Math.abs(analytic)));
-}
 
 describe('trainer gradients', () => {
   it('match central differences for every parameter kind of both towers', () => {
@@ -75,7 +65,7 @@ describe('trainer gradients', () => {
       ];
       for (const [p, gp] of dense) {
         for (let i = 0; i < p.length; i++) {
-          check(gp[i], p, i, lossAt);
+          checkGradient(gp[i], p, i, lossAt);
           checked++;
           if (Math.abs(gp[i]) > 1e-4) nonZero++;
         }
@@ -88,7 +78,7 @@ describe('trainer gradients', () => {
           const width = slot.kind === 'numeric' ? table.length : net.E;
           for (let e = 0; e < width; e++) {
             const analytic = gr ? gr[e] : 0; // an untouched row has no gradient
-            check(analytic, table, r * net.E + e, lossAt);
+            checkGradient(analytic, table, r * net.E + e, lossAt);
             checked++;
             if (Math.abs(analytic) > 1e-4) nonZero++;
           }
@@ -117,8 +107,8 @@ describe('trainer gradients', () => {
     const gV = dV.slice();
     const lossAt = (): number => loss.run({ U, V, B, D, items, logQ, temperature: 0.7 }, scratchU, scratchV);
     for (let i = 0; i < B * D; i++) {
-      check(gU[i], U, i, lossAt);
-      check(gV[i], V, i, lossAt);
+      checkGradient(gU[i], U, i, lossAt);
+      checkGradient(gV[i], V, i, lossAt);
     }
   });
 });
