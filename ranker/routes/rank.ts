@@ -5,6 +5,7 @@ import { errorBody } from '../httpErrors.js';
 import type { RankerMetrics } from '../metrics.js';
 import { rank } from '../pipeline/rank.js';
 import { DEFAULT_K, errorResponseSchema, rankBodySchema, rankResponseSchema, type RankBody } from '../schemas.js';
+import { serializeRankResponse } from '../serializeRank.js';
 import type { VersionHolder } from '../versionHolder.js';
 
 export interface RankRouteOptions {
@@ -17,6 +18,8 @@ export interface RankRouteOptions {
   /** Coalesce ranker and user-tower runs of concurrent requests. */
   microBatch: boolean;
 }
+
+const JSON_UTF8 = 'application/json; charset=utf-8';
 
 export function registerRankRoute(app: FastifyInstance, opts: RankRouteOptions): void {
   app.post<{ Body: RankBody }>(
@@ -49,7 +52,9 @@ export function registerRankRoute(app: FastifyInstance, opts: RankRouteOptions):
           },
         );
         opts.metrics.observeRank(result.source, result.timingsMs, result.degradedReason);
-        return { ...result, tookMs: performance.now() - arrivedAt };
+        // Serialised here rather than by the schema's serializer: the same bytes for less CPU
+        // (serializeRank.ts). The schema still documents the body (OpenAPI) and shapes errors.
+        return reply.type(JSON_UTF8).send(serializeRankResponse(result, performance.now() - arrivedAt));
       } finally {
         lease.release();
       }
