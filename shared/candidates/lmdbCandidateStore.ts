@@ -3,31 +3,38 @@
  * reads cost a page lookup, and the OS page cache is shared by every process reading a version.
  */
 import { open, type RootDatabase } from 'lmdb';
+import { LmdbWrites } from './lmdbWrites.js';
 import type { CandidateStore, Candidates } from '../store/types.js';
 import { packCandidates, unpackCandidates } from './packing.js';
 
 export class LmdbCandidateWriter {
   private readonly db: RootDatabase<Buffer, string>;
+  private readonly writes: LmdbWrites;
   private pending = 0;
   count = 0;
 
   constructor(file: string) {
     this.db = open<Buffer, string>({ path: file, encoding: 'binary', compression: false });
+    this.writes = new LmdbWrites(file);
   }
 
-  /** Writes are batched into transactions by lmdb; awaiting every 10k keeps memory bounded. */
+  /**
+   * Writes are batched into transactions by lmdb; awaiting every 10k keeps memory bounded. A
+   * failed write (a full disk) is thrown as a StoreError by the next put or by close.
+   */
   async put(userId: string, items: Int32Array, scores: Float32Array): Promise<void> {
-    void this.db.put(userId, packCandidates(items, scores));
+    if (this.writes.hasFailed) await this.writes.check();
+    this.writes.track(this.db.put(userId, packCandidates(items, scores)));
     this.count++;
     if (++this.pending >= 10_000) {
       this.pending = 0;
-      await this.db.flushed;
+      await this.writes.wait(this.db.flushed);
     }
   }
 
+  /** Flushes and closes; throws a StoreError naming the file when any write failed. */
   async close(): Promise<void> {
-    await this.db.flushed;
-    await this.db.close();
+    await this.writes.close(this.db);
   }
 }
 

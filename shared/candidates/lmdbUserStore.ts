@@ -3,27 +3,32 @@
  * without precomputed candidates) and to filter items the user has already seen.
  */
 import { open, type RootDatabase } from 'lmdb';
+import { LmdbWrites } from './lmdbWrites.js';
 import type { KnownUser } from '../store/types.js';
 
 export class LmdbUserWriter {
   private readonly db: RootDatabase<KnownUser, string>;
+  private readonly writes: LmdbWrites;
   private pending = 0;
 
   constructor(file: string) {
     this.db = open<KnownUser, string>({ path: file, compression: false });
+    this.writes = new LmdbWrites(file);
   }
 
+  /** As LmdbCandidateWriter.put: a failed write (a full disk) is thrown by the next put or by close. */
   async put(userId: string, value: KnownUser): Promise<void> {
-    void this.db.put(userId, value);
+    if (this.writes.hasFailed) await this.writes.check();
+    this.writes.track(this.db.put(userId, value));
     if (++this.pending >= 10_000) {
       this.pending = 0;
-      await this.db.flushed;
+      await this.writes.wait(this.db.flushed);
     }
   }
 
+  /** Flushes and closes; throws a StoreError naming the file when any write failed. */
   async close(): Promise<void> {
-    await this.db.flushed;
-    await this.db.close();
+    await this.writes.close(this.db);
   }
 }
 

@@ -255,13 +255,10 @@ describe.skipIf(noMount !== null)('a full disk mid-build', () => {
     timeout(120, 400),
   );
 
-  // KNOWN BUG, reported, not fixed here (shared/candidates is outside this suite's remit):
-  // LmdbCandidateWriter.put and LmdbUserWriter.put drop the promise of db.put with `void`, so when
-  // the disk fills during user_topk or embed_users lmdb's failed commit ("Input/output error",
-  // then "Commit failed") is an unhandled rejection: the process dies with a bare stack trace, no
-  // `twotower:` line, no "nothing published" line, and its lock left for the next build to break.
-  // When that is fixed this test starts failing: drop `.fails`.
-  it.fails('KNOWN BUG: every full-disk failure says so in one twotower: line and the "nothing published" line', () => {
+  // Was a known bug: the LMDB writers dropped db.put's promise, so a commit that failed on the full
+  // disk (LMDB reports the short page write as EIO) was an unhandled rejection and the process
+  // died with a bare stack trace. The writers now throw a StoreError naming the file.
+  it('every full-disk failure says so in one twotower: line and the "nothing published" line', () => {
     expect(ends.length).toBeGreaterThan(0);
     for (const e of ends.filter((x) => x.code !== 0)) {
       expect(e.message, `share ${e.share}`).toMatch(/ENOSPC|no space left/i);
