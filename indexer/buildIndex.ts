@@ -17,7 +17,7 @@ import { loadModel } from '../models/model.js';
 import type { UserQuery } from '../models/types.js';
 import { LmdbCandidateWriter } from '../shared/candidates/lmdbCandidateStore.js';
 import { LmdbUserWriter } from '../shared/candidates/lmdbUserStore.js';
-import { TwoTowerError } from '../shared/errors.js';
+import { TwoTowerError, storageErrorOf } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { acquireBuildLock, LOCK_FILE, liveLockOwner } from '../shared/store/buildLock.js';
 import { crashPoint } from '../shared/store/crashPoint.js';
@@ -289,6 +289,9 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       timingsMs: manifest.timingsMs,
     });
     return { version: id, published: true, dir, manifest };
+  } catch (err) {
+    // A full disk (or another storage failure) in a write that named no file: name the build folder.
+    throw storageErrorOf(err, build) ?? err;
   } finally {
     abort.abort();
     if (hnswBuild) await hnswBuild.catch(() => undefined);

@@ -1,12 +1,21 @@
 /** Wraps a command action: one clear line on error and an exit code that says what kind of error. */
 import { InvalidArgumentError } from 'commander';
-import { TwoTowerError, exitCodeFor } from '../errors.js';
+import { TwoTowerError, exitCodeFor, storageErrorOf } from '../errors.js';
+
+/**
+ * What an error becomes at the CLI: a file-system failure of the storage (ENOSPC, EDQUOT, EIO,
+ * EROFS, EMFILE) is a store error (exit 5) naming the file and the cause, not an internal error.
+ */
+export function cliError(err: unknown): unknown {
+  return storageErrorOf(err) ?? err;
+}
 
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
-    } catch (err) {
+    } catch (caught) {
+      const err = cliError(caught);
       if (err instanceof TwoTowerError) {
         process.stderr.write(`twotower: ${err.code}: ${err.message}\n`);
       } else {
