@@ -1,14 +1,19 @@
 /**
  * Area 2, hot swap under load. The ranker serves a store over a real socket while an open-loop
  * generator in another process sends a steady rate of realistic requests (known and cold users,
- * a session of 5, k=20). First a phase without swaps, then a phase in which K new versions are
- * built by the indexer CLI (a separate process, as in production) and published one after another,
- * with one corrupt version published in between. Every request must succeed, every answer must
- * carry a version that was published (never the corrupt one), and each replaced version must be
- * released. p99 with and without swaps is reported; only the soak run bounds it, generously.
+ * a session of 5, k=20). K new versions are built first by the indexer CLI (a separate process, as
+ * in production) into a staging store, before any load: on a 2-core box a build beside the ranker
+ * would measure CPU contention, not the swap. Then a phase without swaps, then a phase in which the
+ * K prepared versions are published one after another (promote: fsync and an atomic rename into
+ * versions/; then the atomic CURRENT flip), with one corrupt version published in between. Every
+ * request must succeed, every answer must carry a version that was published (never the corrupt
+ * one), and each replaced version must be released. p99 with and without swaps is reported against
+ * the 20 ms budget; only the soak run bounds it, generously.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type RunningRanker } from '../../ranker/serve.js';
+import { flipCurrent, promote, versionDir } from '../../shared/store/versionStore.js';
 import { startCli } from '../indexer/fixture.js';
 import { buildFixture, currentId, publishCorrupt, type Corruption, type RankerFixture } from '../ranker/fixture.js';
 import { parsePrometheusText } from '../ranker/prometheusText.js';
@@ -19,6 +24,10 @@ const K = size(2, 10);
 const RATE = size(150, 300);
 const BASELINE_S = size(4, 30);
 const CONNECTIONS = 32;
+/** Traffic on each published version before the next one is published. */
+const GAP_MS = size(500, 1000);
+/** The p99 budget of issue 6 (reported; only soak bounds p99, and generously). */
+const BUDGET_MS = 20;
 
 let fx: RankerFixture;
 let server: RunningRanker;
@@ -52,12 +61,21 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
   return m.samples.some((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels)) ? m.value(name, labels) : 0;
 }
 
-/** A real nightly build in its own process; resolves with the version it published. */
-async function buildWithCli(): Promise<string> {
-  const { done } = startCli(['index', 'build', '--data', fx.data, '--model', fx.model, '--store', fx.store, '--top-k', '50', '--min-recall', '0.5', '--json-log']);
+/** A real nightly build in its own process into `store`; resolves with the version it published there. */
+async function buildWithCli(store: string): Promise<string> {
+  const { done } = startCli(['index', 'build', '--data', fx.data, '--model', fx.model, '--store', store, '--top-k', '50', '--min-recall', '0.5', '--json-log']);
   const run = await done;
   if (run.code !== 0) throw new Error(`index build failed (${run.code ?? run.signal}): ${run.stderr.slice(-2000)}`);
-  return currentId(fx.store);
+  return currentId(store);
+}
+
+/**
+ * Publishes a version prepared in `staging` to the served store, as publishVersion's last steps
+ * do: promote (fsync every file, atomic rename into versions/), then the atomic CURRENT flip.
+ */
+async function publishPrepared(staging: string, id: string): Promise<void> {
+  await promote(fx.store, versionDir(staging, id), id);
+  await flipCurrent(fx.store, id);
 }
 
 function failuresOf(r: LoadResult): number {
@@ -68,6 +86,18 @@ describe('hot swap under a steady load', () => {
   it(
     `${K} versions and one corrupt one published under ${RATE} req/s: no failed request, only published versions served`,
     async () => {
+      // Every version is built before the load starts: the load phase measures publishing only.
+      const staging = path.join(fx.root, 'staging');
+      const prepared: string[] = [];
+      const buildMs: number[] = [];
+      for (let i = 0; i < K; i++) {
+        const b0 = performance.now();
+        prepared.push(await buildWithCli(staging));
+        buildMs.push(performance.now() - b0);
+      }
+      expect(new Set(prepared).size).toBe(K);
+      expect(server.versions.get()?.id).toBe(fx.versionId);
+
       const rss = sampleRss();
       const base = await load.run({ url: server.url, path: '/v1/rank', mode: 'open', rate: RATE, durationS: BASELINE_S, connections: CONNECTIONS, bodies });
       expect(failuresOf(base), base.failures.join('\n')).toBe(0);
@@ -78,23 +108,21 @@ describe('hot swap under a steady load', () => {
       const published = [fx.versionId];
       let corrupt = '';
       const swapTimesMs: number[] = [];
-      // Epoch-ms windows, to split the latencies: while the indexer builds beside the ranker
-      // (CPU contention on 2 cores), and while the ranker loads, verifies, warms and swaps.
+      // Epoch-ms windows, to split the latencies: while a version is published and the ranker
+      // loads, verifies, warms and swaps it, against the rest of the phase.
       const now = () => performance.timeOrigin + performance.now();
-      const buildWindows: [number, number][] = [];
       const reloadWindows: [number, number][] = [];
       // Long enough for any run; stopped as soon as the last version serves.
       const during = load.run({ url: server.url, path: '/v1/rank', mode: 'open', rate: RATE, durationS: 3600, connections: CONNECTIONS, bodies, timeline: true });
       try {
         for (let i = 0; i < K; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, GAP_MS));
+          const id = prepared[i];
           const t0 = now();
-          const id = await buildWithCli();
-          const built = now();
+          await publishPrepared(staging, id);
           published.push(id);
           await waitFor(`version ${id} to serve`, () => server.versions.get()?.id === id, 60_000);
-          // The CLI flips CURRENT a moment before it exits; the window starts a little earlier.
-          buildWindows.push([t0, built - 300]);
-          reloadWindows.push([built - 300, now() + 100]);
+          reloadWindows.push([t0, now() + 100]);
           swapTimesMs.push(now() - t0);
           if (i === Math.floor((K - 1) / 2)) {
             // The corrupt one, between two good ones: damaged after publishing, as a bad disk or a
@@ -108,7 +136,7 @@ describe('hot swap under a steady load', () => {
           }
         }
         // Traffic on the last version for a moment, then stop.
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, Math.max(1000, GAP_MS)));
       } finally {
         load.stop();
       }
@@ -121,8 +149,11 @@ describe('hot swap under a steady load', () => {
           .filter(([at]) => ws.some(([a, b]) => at >= a && at <= b))
           .map(([, ms]) => ms)
           .sort((a, b) => a - b);
-      const duringBuild = inWindows(buildWindows);
       const duringReload = inWindows(reloadWindows);
+      const between = swap.okTimeline
+        .filter(([at]) => !reloadWindows.some(([a, b]) => at >= a && at <= b))
+        .map(([, ms]) => ms)
+        .sort((a, b) => a - b);
       const p99Base = percentile(base.okMs, 99);
       const p99Swap = percentile(swap.okMs, 99);
       const swaps = (await metric('twotower_version_loads_total', { outcome: 'swapped' })) - swappedBefore;
@@ -132,9 +163,11 @@ describe('hot swap under a steady load', () => {
         `requests ${base.completed + swap.completed} (${base.completed} without swaps, ${swap.completed} during), errors ${failuresOf(base) + failuresOf(swap)}, ` +
           `swaps ${swaps} (+${refused} corrupt refused: ${corrupt}), versions served ${served.length}, ` +
           `p99 without swaps ${fmt(p99Base)} ms (p50 ${fmt(percentile(base.okMs, 50))}), p99 during swaps ${fmt(p99Swap)} ms (p50 ${fmt(percentile(swap.okMs, 50))}, max ${fmt(swap.okMs[swap.okMs.length - 1])}; ` +
-          `p99 while the indexer builds ${fmt(percentile(duringBuild, 99))} ms over ${duringBuild.length} requests, while the ranker loads+swaps ${fmt(percentile(duringReload, 99))} ms over ${duringReload.length}), ` +
+          `while the ranker loads+swaps ${fmt(percentile(duringReload, 99))} ms over ${duringReload.length} requests, between swaps ${fmt(percentile(between, 99))} ms over ${between.length}), ` +
+          `budget ${BUDGET_MS} ms ${p99Base < BUDGET_MS && p99Swap < BUDGET_MS ? 'met' : 'MISSED'}, ` +
           `degraded ${base.degraded + swap.degraded}, rate ${RATE}/s over ${CONNECTIONS} connections, ` +
-          `build+swap ${Math.round(Math.min(...swapTimesMs))}-${Math.round(Math.max(...swapTimesMs))} ms each, peak RSS ${Math.round(memory.peakMb)} MB`,
+          `publish+swap ${Math.round(Math.min(...swapTimesMs))}-${Math.round(Math.max(...swapTimesMs))} ms each (${GAP_MS} ms apart; versions built before the load by the CLI, ` +
+          `${Math.round(Math.min(...buildMs))}-${Math.round(Math.max(...buildMs))} ms each), peak RSS ${Math.round(memory.peakMb)} MB`,
       );
 
       expect(failuresOf(swap), swap.failures.join('\n')).toBe(0);
