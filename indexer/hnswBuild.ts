@@ -57,11 +57,14 @@ export async function buildHnswFiles(
   const done = ranges.map(() => 0);
   const files = ranges.map((_, s) => hnswShardFile(dir, s));
   let cpuMs = 0;
+  // Aborting asks the workers to stop (see HnswBuildJob.stop) rather than terminating them.
+  const stop = new Int32Array(new SharedArrayBuffer(4));
   const counts = await Promise.all(
     ranges.map(([from, to], s) => {
-      const job: HnswBuildJob = { kind: 'build', vectors: shared, dim, from, to, M: p.M, efConstruction: p.efConstruction, seed: p.seed ?? 100, file: files[s] };
+      const job: HnswBuildJob = { kind: 'build', vectors: shared, dim, from, to, M: p.M, efConstruction: p.efConstruction, seed: p.seed ?? 100, file: files[s], stop: stop.buffer as SharedArrayBuffer };
       return runWorker(startWorker(HNSW_WORKER, job), {
         signal,
+        stop,
         onDone: (m) => (cpuMs = cpuMs < 0 || (m.cpuMs ?? -1) < 0 ? -1 : cpuMs + (m.cpuMs ?? 0)),
         onProgress: (n) => {
           done[s] = n;

@@ -29,11 +29,21 @@ function build(j: HnswBuildJob): void {
   index.initIndex(Math.max(n, 1), j.M, j.efConstruction, j.seed);
   // addPoint takes a plain array only; one reused array avoids an allocation per point.
   const point = new Array<number>(j.dim);
+  const stop = j.stop ? new Int32Array(j.stop) : null;
+  const stopped = () => stop !== null && Atomics.load(stop, 0) !== 0;
   for (let i = j.from; i < j.to; i++) {
+    if (((i - j.from) & 63) === 0 && stopped()) {
+      post({ type: 'error', message: 'HNSW build stopped: the build was aborted' });
+      return;
+    }
     const base = i * j.dim;
     for (let d = 0; d < j.dim; d++) point[d] = vectors[base + d];
     index.addPoint(point, i);
     if (((i - j.from) & 4095) === 4095) post({ type: 'progress', done: i - j.from + 1 });
+  }
+  if (stopped()) {
+    post({ type: 'error', message: 'HNSW build stopped: the build was aborted' });
+    return;
   }
   index.writeIndexSync(j.file);
   post({ type: 'done', count: index.getCurrentCount(), cpuMs: threadCpuMs() });

@@ -15,6 +15,12 @@ export interface HnswBuildJob {
   seed: number;
   /** Where the index is written. */
   file: string;
+  /**
+   * Int32 flag: once the main thread sets it to 1 the build stops at its next point and posts an
+   * error. (Terminating the worker instead can land inside hnswlib's native code, whose failed
+   * throw into a terminating thread aborts the whole process.)
+   */
+  stop?: SharedArrayBuffer;
 }
 
 export interface HnswQueryJob {

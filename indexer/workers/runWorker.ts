@@ -9,6 +9,12 @@ export interface WorkerCallbacks {
   onDone?: (m: Extract<WorkerMessage, { type: 'done' }>) => void;
   /** Aborting terminates the worker (the build failed elsewhere and its work is moot). */
   signal?: AbortSignal;
+  /**
+   * With a stop flag (the job's shared Int32 flag) aborting sets it instead and the promise
+   * settles once the worker has stopped by itself: a worker terminated inside native code
+   * (hnswlib) can abort the whole process.
+   */
+  stop?: Int32Array;
 }
 
 /** Resolves with the worker's final count; rejects on an error message, a crash or a bad exit. */
@@ -37,8 +43,13 @@ export function runWorker(worker: Worker, cb: WorkerCallbacks = {}): Promise<num
       }
     });
     worker.on('error', (err) => fail(err));
-    if (cb.signal?.aborted) fail(new TwoTowerError('INTERNAL', 'worker job aborted'));
-    cb.signal?.addEventListener('abort', () => fail(new TwoTowerError('INTERNAL', 'worker job aborted')), { once: true });
+    const abort = () => {
+      if (!cb.stop) return fail(new TwoTowerError('INTERNAL', 'worker job aborted'));
+      Atomics.store(cb.stop, 0, 1);
+      Atomics.notify(cb.stop, 0);
+    };
+    if (cb.signal?.aborted) abort();
+    else cb.signal?.addEventListener('abort', abort, { once: true });
     worker.on('exit', (code) => {
       if (!settled) fail(new TwoTowerError('INTERNAL', `worker exited with code ${code} before finishing`));
     });
