@@ -3,7 +3,7 @@
  * reads cost a page lookup, and the OS page cache is shared by every process reading a version.
  */
 import { open, type RootDatabase } from 'lmdb';
-import { LmdbWrites } from './lmdbWrites.js';
+import { LmdbWrites, assertRoomToOpen } from './lmdbWrites.js';
 import type { CandidateStore, Candidates } from '../store/types.js';
 import { packCandidates, unpackCandidates } from './packing.js';
 
@@ -14,6 +14,7 @@ export class LmdbCandidateWriter {
   count = 0;
 
   constructor(file: string) {
+    assertRoomToOpen(file);
     this.db = open<Buffer, string>({ path: file, encoding: 'binary', compression: false });
     this.writes = new LmdbWrites(file);
   }

@@ -3,7 +3,7 @@
  * without precomputed candidates) and to filter items the user has already seen.
  */
 import { open, type RootDatabase } from 'lmdb';
-import { LmdbWrites } from './lmdbWrites.js';
+import { LmdbWrites, assertRoomToOpen } from './lmdbWrites.js';
 import type { KnownUser } from '../store/types.js';
 
 export class LmdbUserWriter {
@@ -12,6 +12,7 @@ export class LmdbUserWriter {
   private pending = 0;
 
   constructor(file: string) {
+    assertRoomToOpen(file);
     this.db = open<KnownUser, string>({ path: file, compression: false });
     this.writes = new LmdbWrites(file);
   }

@@ -16,7 +16,7 @@
  * off instead avoids that promise, but on a full disk it runs many small transactions into the
  * error and lmdb 3.5 then sometimes aborts the process (malloc heap corruption, seen 1 in 9 runs).
  */
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import { promises as fs, constants as fsConstants, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RootDatabase } from 'lmdb';
@@ -24,6 +24,33 @@ import { STORAGE_ERRNO, StoreError } from '../errors.js';
 
 /** Below this many free bytes a short write (EIO) is taken for a full disk. */
 const FULL_DISK_BYTES = 1 << 20;
+
+/**
+ * Below this many free bytes a writer refuses to open its database. LMDB writes its lock file
+ * through a memory map: on a file system with (next to) no room left touching it kills the process
+ * with SIGBUS (or SIGSEGV) instead of returning an error (seen with 8 KiB free; its lock file and
+ * first pages take about 20 KiB). Checked once, when the writer opens; later writes that run out of
+ * room fail through LmdbWrites.
+ */
+const MIN_FREE_TO_OPEN = 256 << 10;
+
+/** Throws a StoreError naming `file` when its file system has too little room to open LMDB safely. */
+export function assertRoomToOpen(file: string): void {
+  let free: number;
+  try {
+    const s = statfsSync(path.dirname(file));
+    free = Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return; // the folder is missing or unreadable: lmdb's own error says so
+  }
+  if (free < MIN_FREE_TO_OPEN) {
+    throw new StoreError(`${file}: no space left on device (${free} bytes free; LMDB needs at least ${MIN_FREE_TO_OPEN} to open safely)`, {
+      path: file,
+      errno: 'ENOSPC',
+      freeBytes: free,
+    });
+  }
+}
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 

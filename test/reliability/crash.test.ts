@@ -209,7 +209,7 @@ describe.skipIf(noMount !== null)('a full disk mid-build', () => {
       // for each share (model copy, item files, LMDB stores, HNSW file, checksums). Near 100% a
       // build may fit after all (sizes vary a little between builds): then it must have published
       // a complete version, and the next share is measured against that one.
-      const shares = size([0.1, 0.3, 0.8], [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+      const shares = size([0.1, 0.3, 0.5, 0.9], [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
       for (const share of shares) {
         const current = (await readCurrent(store)) as string;
         const versions = await listVersions(store);
