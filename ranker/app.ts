@@ -110,8 +110,10 @@ export function buildRankerApp(opts: RankerAppOptions): RankerApp {
     processMetrics: opts.processMetrics ?? false,
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  // A callback hook, not an async one: Fastify then runs it without a promise and its turns.
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   registerOpenApi(app);
