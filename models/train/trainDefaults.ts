@@ -17,13 +17,15 @@ export interface ObjectiveDefaults {
   userIdDropout: number;
   weightDecay: number;
   popularityBoost: number;
+  /** Decay of the moving average of the weights that validation and the result use (0: none). */
+  ema: number;
 }
 
 export const DEFAULTS: Record<TowerObjective, ObjectiveDefaults> = {
   // The user id slot stays in the model (the contract allows it) but is always hidden in training:
   // on ml-latest-small it overfits (Recall@10 0.147 with it at dropout 0.2, 0.171 without).
-  full: { dim: 64, hiddenFactor: 2, maxHistory: 200, epochs: 60, patience: 8, lrPatience: 0, userIdDropout: 1, weightDecay: 0.05, popularityBoost: 1 },
-  'in-batch': { dim: 32, hiddenFactor: 1, maxHistory: 20, epochs: 12, patience: 1, lrPatience: 0, userIdDropout: 0.2, weightDecay: 0, popularityBoost: 0 },
+  full: { dim: 64, hiddenFactor: 2, maxHistory: 200, epochs: 60, patience: 8, lrPatience: 0, userIdDropout: 1, weightDecay: 0.05, popularityBoost: 1, ema: 0 },
+  'in-batch': { dim: 32, hiddenFactor: 1, maxHistory: 20, epochs: 12, patience: 1, lrPatience: 0, userIdDropout: 0.2, weightDecay: 0, popularityBoost: 0, ema: 0 },
 };
 
 /**

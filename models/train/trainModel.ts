@@ -42,6 +42,12 @@ export interface TrainOptions {
   usersPerBatch?: number;
   /** Full objective, 'others': share of a user's items that are targets per step (default 0.2). */
   targetShare?: number;
+  /** Full objective, 'others': the input items are targets too (as Mult-DAE). */
+  inputTargets?: boolean;
+  /** Full objective: 'user' = every user weighs the same; 'item' = every target does (as Mult-VAE). */
+  targetWeighting?: 'user' | 'item';
+  /** Decay of an exponential moving average of the tower weights used for validation and the result (0: none). */
+  ema?: number;
   /** Full objective: popularity boost β learned by training on logits minus β·log q(item). */
   popularityBoost?: number;
   /** Decoupled (AdamW) weight decay. */
@@ -92,6 +98,8 @@ export async function trainModel(
   if (!(userIdDropout >= 0 && userIdDropout <= 1)) throw new TwoTowerError('BAD_INPUT', `userIdDropout must be in [0, 1], got ${userIdDropout}`);
   const weightDecay = nonNegative(opts.weightDecay ?? def.weightDecay, 'weightDecay');
   const popularityBoost = nonNegative(opts.popularityBoost ?? def.popularityBoost, 'popularityBoost');
+  const ema = opts.ema ?? def.ema;
+  if (!(ema >= 0 && ema < 1)) throw new TwoTowerError('BAD_INPUT', `ema must be in [0, 1), got ${ema}`);
   const historyMode = opts.historyMode ?? 'before';
   const similarity = opts.similarity ?? 'cosine';
   const historyPooling = opts.historyPooling ?? 'mean';
@@ -121,6 +129,9 @@ export async function trainModel(
     logQWeight: opts.logQWeight,
     usersPerBatch: opts.usersPerBatch,
     targetShare: opts.targetShare,
+    inputTargets: opts.inputTargets,
+    targetWeighting: opts.targetWeighting,
+    ema,
     dim,
     width,
     hidden,
@@ -163,10 +174,12 @@ export async function trainModel(
     training: {
       params: {
         objective, dim, width, hidden, epochs, patience, lrPatience, batchSize, lr, temperature, maxHistory, historyMode,
-        similarity, historyPooling, weightDecay, popularityBoost,
+        similarity, historyPooling, weightDecay, popularityBoost, ema,
         ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
         ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
         ...(opts.targetShare !== undefined ? { targetShare: opts.targetShare } : {}),
+        ...(opts.inputTargets !== undefined ? { inputTargets: opts.inputTargets } : {}),
+        ...(opts.targetWeighting !== undefined ? { targetWeighting: opts.targetWeighting } : {}),
         userIdDropout, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 1,
         ...(opts.protocol ? { protocol: opts.protocol.name, protocolSeed: opts.protocol.seed, trainFingerprint: opts.protocol.trainFingerprint } : {}),
       },

@@ -62,6 +62,12 @@ export interface TowerTrainOptions {
   historyPooling?: 'mean' | 'sqrtn';
   /** 'cosine' (default): both towers L2-normalised; 'dot': the item tower's norm is free. */
   similarity?: 'cosine' | 'dot';
+  /**
+   * Decay of an exponential moving average of the weights: each epoch's validation scores the
+   * live and the averaged weights, and early stopping and the result take the better (0 or
+   * absent: no averaging; without validation users the live weights are kept).
+   */
+  ema?: number;
   /** Decoupled (AdamW) weight decay on every parameter (default 0). */
   weightDecay?: number;
   /** Full: users per batch (default 64). */
@@ -126,6 +132,15 @@ export async function trainTowers(d: PreparedData, o: TowerTrainOptions): Promis
   const val = validationSet(d, o.maxValidationUsers, rng.fork(5));
   const objective = chooseObjective(d, o);
   const runner = objective === 'full' ? await userEpochs(d, itemNet, userNet, o, rng) : pairEpochs(d, itemNet, userNet, o, rng);
+  if (o.ema) {
+    itemNet.enableEma(o.ema);
+    userNet.enableEma(o.ema);
+  }
+  // Exchanges live and averaged weights: training always continues on the live ones.
+  const swap = (): void => {
+    itemNet.swapEma();
+    userNet.swapEma();
+  };
   const scorer = await OnnxScorer.create(o.width, o.hidden, o.dim, { i: itemNet.normalize, u: userNet.normalize });
   o.log(`towers: ${objective} softmax, history '${o.historyMode ?? 'before'}', dim ${o.dim}, temperature ${o.temperature}, lr ${o.lr}`);
 
@@ -140,18 +155,31 @@ export async function trainTowers(d: PreparedData, o: TowerTrainOptions): Promis
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
       const r = await runner.run(lrScale);
-      const [recall] = await evaluateRecallOnnx(d, itemNet, userNet, val, [10], scorer);
+      let [recall] = await evaluateRecallOnnx(d, itemNet, userNet, val, [10], scorer);
+      // With a moving average, validation scores both the live and the averaged weights and keeps
+      // the better (the average wins once training has run a while; short runs keep the live ones).
+      let averaged = false;
+      if (o.ema) {
+        swap();
+        const [avgRecall] = await evaluateRecallOnnx(d, itemNet, userNet, val, [10], scorer);
+        if (avgRecall > recall) {
+          recall = avgRecall;
+          averaged = true;
+        } else swap();
+      }
+      const snap = recall > best ? { item: itemNet.snapshot(), user: userNet.snapshot() } : null;
+      if (averaged) swap();
       const stats = { epoch, loss: r.loss, recallAt10: recall, ms: Math.round(performance.now() - t0) };
       epochs.push(stats);
       const rate = Math.round(r.examples / (Math.max(1, stats.ms) / 1000));
-      o.log(`epoch ${epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)} (${val.rows.length} users), ${stats.ms} ms (${rate} targets/s incl. validation)`);
+      o.log(`epoch ${epoch}/${o.epochs}: loss ${stats.loss.toFixed(4)}, validation recall@10 ${recall.toFixed(4)}${averaged ? ' averaged' : ''} (${val.rows.length} users), ${stats.ms} ms (${rate} targets/s incl. validation)`);
       if (val.rows.length === 0) {
         // Nothing to validate on (no user has two interactions): train every epoch, keep the last.
         bestEpoch = epoch;
-      } else if (recall > best) {
+      } else if (snap) {
         best = recall;
         bestEpoch = epoch;
-        bestSnap = { item: itemNet.snapshot(), user: userNet.snapshot() };
+        bestSnap = snap;
       } else if (epoch - bestEpoch >= o.patience) {
         o.log(`early stop: no better recall since epoch ${bestEpoch}`);
         break;

@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--history-mode <m>', "what the user tower sees for a target: items 'before' it, or the user's 'others'").choices(['before', 'others']))
     .option('--weight-decay <x>', 'decoupled weight decay', floatOption('weight-decay'))
     .option('--popularity-boost <x>', 'full objective: popularity boost learned by training on logits minus x·log q(item)', floatOption('popularity-boost'))
+    .option('--ema <x>', 'decay of the moving average of the weights used for validation and the model (0: none)', floatOption('ema'))
     .option('--seed <s>', 'random seed', intOption('seed'), 42)
     .addOption(new Option('--protocol <p>', "train on an evaluation protocol's training split (then `eval --model` checks it)").choices(['random', 'temporal']))
     .option('--protocol-seed <s>', 'protocol seed (random: default 2020)', intOption('protocol-seed'))
@@ -89,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
           historyMode: o.historyMode,
           weightDecay: o.weightDecay,
           popularityBoost: o.popularityBoost,
+          ema: o.ema,
           seed: o.seed,
           log,
         };
@@ -345,6 +347,7 @@ interface TrainCli {
   historyMode?: 'before' | 'others';
   weightDecay?: number;
   popularityBoost?: number;
+  ema?: number;
   seed: number;
   protocol?: 'random' | 'temporal';
   protocolSeed?: number;

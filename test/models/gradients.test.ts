@@ -112,3 +112,21 @@ describe('trainer gradients', () => {
     }
   });
 });
+
+describe('weight moving average (ema)', () => {
+  it('tracks the live weights after each step and swaps back exactly', () => {
+    const { itemNet, backprop } = tinyCase();
+    const w0 = itemNet.snapshot();
+    itemNet.enableEma(0.5); // the first step's decay is min(0.5, 1/10) = 0.1
+    backprop();
+    itemNet.step(0.01);
+    const live = itemNet.snapshot();
+    itemNet.swapEma();
+    const avg = itemNet.snapshot();
+    // After one step the average has moved 90% of the way from the start to the live weights.
+    for (let s = 0; s < live.length; s++)
+      for (let j = 0; j < live[s].length; j++) expect(avg[s][j]).toBeCloseTo(w0[s][j] + 0.9 * (live[s][j] - w0[s][j]), 6);
+    itemNet.swapEma();
+    expect(itemNet.snapshot()).toEqual(live);
+  });
+});
