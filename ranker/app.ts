@@ -2,7 +2,7 @@
  * The ranker's HTTP face. Routes only translate between the wire and the pipeline; the version to
  * serve comes from a VersionHolder, so loading and swapping versions stay outside the routes.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { createAdmission } from './admission.js';
 import { answerClientError, errorBody, formatSchemaErrors, toErrorReply } from './httpErrors.js';
 import { RankerMetrics } from './metrics.js';
@@ -17,7 +17,15 @@ import type { VersionHolder } from './versionHolder.js';
 
 export interface RankerAppOptions {
   versions: VersionHolder;
+  /** An info-level logger (errors, warnings, reloads); off by default. */
   logger?: boolean;
+  /**
+   * Also log every request received and answered (Fastify's two lines per request); off by
+   * default. With the logger on it cost about 100 us of CPU per request (server CPU per request
+   * over HTTP at 1000/s, stdout to /dev/null: 442-454 with, 346-351 without), a third of what
+   * the precomputed path costs; the request histogram on /metrics carries the same counts.
+   */
+  requestLog?: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
   /** Per-request budget in milliseconds from arrival; null for no deadline. Default 20. */
@@ -64,6 +72,7 @@ export interface RankerApp {
 export function buildRankerApp(opts: RankerAppOptions): RankerApp {
   const app = Fastify({
     logger: opts.logger ?? false,
+    logController: new LogController({ disableRequestLogging: !(opts.requestLog ?? false) }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     schemaErrorFormatter: formatSchemaErrors,
     // Ids may be up to 256 characters (the schemas say so); percent-encoded, an astral one takes

@@ -23,7 +23,10 @@ export interface ServeOptions {
   port: number;
   /** Loopback by default: exposing the service is a deliberate choice. */
   host?: string;
+  /** An info-level logger (errors, warnings, reloads); default true. */
   logger?: boolean;
+  /** Also a log line for every request received and answered; default false (see RankerAppOptions). */
+  requestLog?: boolean;
   /** Per-request budget in milliseconds (default 20); null for no deadline. */
   budgetMs?: number | null;
   /** Requests in flight past which /v1 routes answer 503 (default 64). */
@@ -65,6 +68,7 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
     const built = buildRankerApp({
       versions,
       logger: opts.logger ?? true,
+      requestLog: opts.requestLog ?? false,
       budgetMs: opts.budgetMs === undefined ? DEFAULT_BUDGET_MS : opts.budgetMs,
       maxInFlight: opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       adminToken: resolveAdminToken(opts.adminToken),
