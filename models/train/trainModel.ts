@@ -40,7 +40,7 @@ export interface TrainOptions {
   logQWeight?: number;
   /** Full objective: users per step (default 64). */
   usersPerBatch?: number;
-  /** Full objective, 'others': share of a user's items that are targets per step (default 0.2). */
+  /** Full objective, 'others': share of a user's items that are targets per step (default: full 0.6; in-batch does not use it). */
   targetShare?: number;
   /** Full objective, 'others': the input items are targets too (as Mult-DAE). */
   inputTargets?: boolean;
@@ -100,6 +100,8 @@ export async function trainModel(
   const popularityBoost = nonNegative(opts.popularityBoost ?? def.popularityBoost, 'popularityBoost');
   const ema = opts.ema ?? def.ema;
   if (!(ema >= 0 && ema < 1)) throw new TwoTowerError('BAD_INPUT', `ema must be in [0, 1), got ${ema}`);
+  const targetShare = opts.targetShare ?? def.targetShare;
+  if (!(targetShare > 0 && targetShare < 1)) throw new TwoTowerError('BAD_INPUT', `targetShare must be in (0, 1), got ${targetShare}`);
   const historyMode = opts.historyMode ?? 'before';
   const similarity = opts.similarity ?? 'cosine';
   const historyPooling = opts.historyPooling ?? 'mean';
@@ -128,7 +130,7 @@ export async function trainModel(
     lrPatience,
     logQWeight: opts.logQWeight,
     usersPerBatch: opts.usersPerBatch,
-    targetShare: opts.targetShare,
+    targetShare,
     inputTargets: opts.inputTargets,
     targetWeighting: opts.targetWeighting,
     ema,
@@ -174,10 +176,9 @@ export async function trainModel(
     training: {
       params: {
         objective, dim, width, hidden, epochs, patience, lrPatience, batchSize, lr, temperature, maxHistory, historyMode,
-        similarity, historyPooling, weightDecay, popularityBoost, ema,
+        similarity, historyPooling, weightDecay, popularityBoost, ema, targetShare,
         ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
         ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
-        ...(opts.targetShare !== undefined ? { targetShare: opts.targetShare } : {}),
         ...(opts.inputTargets !== undefined ? { inputTargets: opts.inputTargets } : {}),
         ...(opts.targetWeighting !== undefined ? { targetWeighting: opts.targetWeighting } : {}),
         userIdDropout, itemIdDropout: 0.1, rankerHidden: 16, rankerCandidates: 100, rankerListsPerUser: 1,
