@@ -143,3 +143,19 @@ export { percentile } from './loadGen.js';
 export function fmt(ms: number): string {
   return Number.isFinite(ms) ? ms.toFixed(1) : 'n/a';
 }
+
+/**
+ * `n` realistic /v1/rank bodies for the load tests: nine in ten for known users (precomputed
+ * lists), one in ten for unknown ones (live user tower + HNSW), each with a 5-item session, k=20.
+ */
+export function rankBodies(world: { items: readonly { itemId: string }[]; interactions: readonly { userId: string }[] }, n = 3000): string[] {
+  const items = world.items.map((i) => i.itemId);
+  const users = [...new Set(world.interactions.map((r) => r.userId))];
+  return Array.from({ length: n }, (_, i) =>
+    JSON.stringify({
+      userId: i % 10 === 9 ? `cold-${i}` : users[(i * 7) % users.length],
+      k: 20,
+      session: { items: [0, 1, 2, 3, 4].map((j) => items[(i * 13 + j * 131) % items.length]) },
+    }),
+  );
+}

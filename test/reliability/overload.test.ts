@@ -11,7 +11,7 @@ import { DEFAULT_MAX_IN_FLIGHT } from '../../ranker/app.js';
 import { serve, type RunningRanker } from '../../ranker/serve.js';
 import { buildFixture, type RankerFixture } from '../ranker/fixture.js';
 import { parsePrometheusText } from '../ranker/prometheusText.js';
-import { fmt, percentile, report, sampleRss, size, SOAK, startLoadChild, timeout, waitFor, type LoadChild } from './helpers.js';
+import { fmt, percentile, rankBodies, report, sampleRss, size, SOAK, startLoadChild, timeout, waitFor, type LoadChild } from './helpers.js';
 import type { LoadResult } from './loadGen.js';
 
 const CAPACITY_S = size(3, 10);
@@ -29,15 +29,7 @@ beforeAll(async () => {
   fx = await buildFixture({ seed: 31 });
   server = await serve({ store: fx.store, port: 0, logger: false, watch: false, processMetrics: false });
   load = await startLoadChild();
-  const items = fx.world.items.map((i) => i.itemId);
-  const users = [...new Set(fx.world.interactions.map((r) => r.userId))];
-  bodies = Array.from({ length: 3000 }, (_, i) =>
-    JSON.stringify({
-      userId: i % 10 === 9 ? `cold-${i}` : users[(i * 7) % users.length],
-      k: 20,
-      session: { items: [0, 1, 2, 3, 4].map((j) => items[(i * 13 + j * 131) % items.length]) },
-    }),
-  );
+  bodies = rankBodies(fx.world);
 });
 
 afterAll(async () => {

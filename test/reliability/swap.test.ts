@@ -17,7 +17,7 @@ import { flipCurrent, promote, versionDir } from '../../shared/store/versionStor
 import { startCli } from '../indexer/fixture.js';
 import { buildFixture, currentId, publishCorrupt, type Corruption, type RankerFixture } from '../ranker/fixture.js';
 import { parsePrometheusText } from '../ranker/prometheusText.js';
-import { fmt, percentile, report, sampleRss, size, SOAK, startLoadChild, timeout, waitFor, type LoadChild } from './helpers.js';
+import { fmt, percentile, rankBodies, report, sampleRss, size, SOAK, startLoadChild, timeout, waitFor, type LoadChild } from './helpers.js';
 import type { LoadResult } from './loadGen.js';
 
 const K = size(2, 10);
@@ -38,16 +38,7 @@ beforeAll(async () => {
   fx = await buildFixture({ seed: 21 });
   server = await serve({ store: fx.store, port: 0, logger: false, adminToken: 'swap-token', pollMs: 200, processMetrics: false });
   load = await startLoadChild();
-  const items = fx.world.items.map((i) => i.itemId);
-  const users = [...new Set(fx.world.interactions.map((r) => r.userId))];
-  // Nine in ten known users (precomputed lists), one in ten unknown (live user tower + HNSW).
-  bodies = Array.from({ length: 3000 }, (_, i) =>
-    JSON.stringify({
-      userId: i % 10 === 9 ? `cold-${i}` : users[(i * 7) % users.length],
-      k: 20,
-      session: { items: [0, 1, 2, 3, 4].map((j) => items[(i * 13 + j * 131) % items.length]) },
-    }),
-  );
+  bodies = rankBodies(fx.world);
 });
 
 afterAll(async () => {
