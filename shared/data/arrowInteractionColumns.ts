@@ -6,8 +6,9 @@
  * takes the general path, which also produces every error message for malformed files.
  */
 import fs from 'node:fs/promises';
-import { RecordBatchReader, Type, type Data, type Int, type RecordBatch, type Schema, type Utf8 } from 'apache-arrow';
+import { RecordBatchReader, Type, type Data, type Int, type Schema, type Utf8 } from 'apache-arrow';
 import { InputError } from '../errors.js';
+import { recordBatches } from './arrowSource.js';
 import { ByteIdTable, utf8Bytes } from './byteIdTable.js';
 import type { IdIndex } from './idIndex.js';
 import type { InteractionColumns, LoadInteractionColumnsOptions } from './interactionColumns.js';
@@ -41,16 +42,7 @@ export async function arrowInteractionColumns(
     let item = new Int32Array(cap);
     let time = new Float64Array(cap);
     let n = 0;
-    const it = reader[Symbol.asyncIterator]();
-    for (;;) {
-      let res: IteratorResult<RecordBatch>;
-      try {
-        res = await it.next();
-      } catch (err) {
-        throw new InputError({ file }, `malformed Arrow IPC data after ${n} rows: ${(err as Error).message}`);
-      }
-      if (res.done) break;
-      const batch = res.value;
+    for await (const batch of recordBatches(file, reader)) {
       const len = batch.numRows;
       if (n + len > cap) {
         while (n + len > cap) cap *= 2;

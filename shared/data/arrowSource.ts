@@ -31,16 +31,7 @@ export async function* arrowBatches(file: string, batchSize: number): AsyncGener
     }
     const columnNames = reader.schema.fields.map((f) => f.name);
     let next = 1;
-    const it = reader[Symbol.asyncIterator]();
-    for (;;) {
-      let res: IteratorResult<RecordBatch>;
-      try {
-        res = await it.next();
-      } catch (err) {
-        throw new InputError({ file }, `malformed Arrow IPC data after ${next - 1} rows: ${(err as Error).message}`);
-      }
-      if (res.done) break;
-      const batch = res.value;
+    for await (const batch of recordBatches(file, reader)) {
       // A writer may use huge record batches; slicing keeps the caller's batch size promise.
       for (let start = 0; start < batch.numRows; start += batchSize) {
         const slice = start === 0 && batch.numRows <= batchSize ? batch : batch.slice(start, start + batchSize);
@@ -52,6 +43,26 @@ export async function* arrowBatches(file: string, batchSize: number): AsyncGener
     if (next === 1) yield emptyBatch(columnNames);
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The reader's record batches, with a batch that fails to decode reported as the file's bad input
+ * (how many rows came before it) rather than as apache-arrow's bare error.
+ */
+export async function* recordBatches(file: string, reader: RecordBatchReader): AsyncGenerator<RecordBatch> {
+  let rows = 0;
+  const it = reader[Symbol.asyncIterator]();
+  for (;;) {
+    let res: IteratorResult<RecordBatch>;
+    try {
+      res = await it.next();
+    } catch (err) {
+      throw new InputError({ file }, `malformed Arrow IPC data after ${rows} rows: ${(err as Error).message}`);
+    }
+    if (res.done) return;
+    rows += res.value.numRows;
+    yield res.value;
   }
 }
 
