@@ -28,6 +28,7 @@ import { check, countBadVectors, distinctShare, evenSample } from './checks.js';
 import { DEFAULTS } from './defaults.js';
 import { dryRunInputs } from './dryRun.js';
 import { embedCatalog, embedUsers } from './embedTables.js';
+import { inThisThread, TowerRunner, type TowerExecutor } from './towerRunner.js';
 import { ExactTopK } from './exactTopK.js';
 import { buildHnswFiles, type HnswFiles } from './hnswBuild.js';
 import { queryHnswInWorkers, type CandidateChunk } from './hnswQuery.js';
@@ -59,6 +60,8 @@ export interface BuildIndexOptions {
   minDistinctItems?: number;
   recallSample?: number;
   device?: 'cpu' | 'cuda' | 'auto';
+  /** Run the towers in a worker thread (TowerRunner); default: with 2+ threads from TOWER_WORKER_MIN_ROWS items plus users. */
+  towerWorker?: boolean;
   /** Publish even when a check fails. */
   force?: boolean;
   /** Validate inputs and the model contract, build nothing. */
@@ -77,8 +80,12 @@ export interface BuildIndexResult {
 
 export { DEFAULTS } from './defaults.js';
 
-/** Below this many items the catalog is embedded on the main thread (see embedCatalog). */
-const PARALLEL_EMBED_MIN_ITEMS = 50_000;
+/**
+ * From this many items plus users the towers run in a worker thread while this thread encodes the
+ * next batch (TowerRunner); below it the worker's start and session load (about 0.1-0.3 s) cost
+ * more than the overlap saves.
+ */
+const TOWER_WORKER_MIN_ROWS = 50_000;
 
 export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexResult> {
   const log = opts.logger ?? createLogger();
@@ -131,6 +138,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
   const build = path.join(tmpDir(opts.store), id);
   const abort = new AbortController();
   let hnswBuild: Promise<HnswFiles> | null = null;
+  let towers: TowerExecutor | null = null;
   try {
     const cleaned = await cleanLeftovers(opts.store);
     if (cleaned.length) log.event('cleaned_leftovers', { paths: cleaned });
@@ -152,9 +160,9 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
       }
     };
 
-    // Worker threads pay a model load each (about 0.3 s): worth it only for a large catalog.
-    const parallel = threads > 1 && nItems >= PARALLEL_EMBED_MIN_ITEMS ? { modelDir: opts.model, device, workers: threads } : undefined;
-    const items = await timer.stage('embed_items', () => embedCatalog(inputs, model, batchSize, log.progress('embed items', nItems), parallel));
+    const runner = opts.towerWorker ?? (threads > 1 && nItems + nUsers >= TOWER_WORKER_MIN_ROWS);
+    towers = runner ? await timer.stage('start_tower_worker', () => TowerRunner.start(model, 1)) : inThisThread(model);
+    const items = await timer.stage('embed_items', () => embedCatalog(inputs, model, batchSize, log.progress('embed items', nItems), towers as TowerExecutor));
     crashPoint('embed_items');
     gate([
       check('bad_item_vectors', countBadVectors(items.vectors, nItems, dim), '<=', 0, 'NaN/Inf or zero-norm item embeddings'),
@@ -177,8 +185,10 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
           for (const q of queries) await usersDb.put(q.userId as string, { user: q.user, history: q.history });
         },
         log.progress('embed users', nUsers),
+        towers as TowerExecutor,
       ),
     );
+    await towers.close();
     await usersDb.close();
     crashPoint('embed_users');
     gate([check('bad_user_vectors', countBadVectors(userVectors, nUsers, dim), '<=', 0, 'NaN/Inf or zero-norm user embeddings')]);
@@ -294,6 +304,7 @@ export async function buildIndex(opts: BuildIndexOptions): Promise<BuildIndexRes
     throw storageErrorOf(err, build) ?? err;
   } finally {
     abort.abort();
+    await towers?.close();
     if (hnswBuild) await hnswBuild.catch(() => undefined);
     await fs.rm(build, { recursive: true, force: true });
     await lock.release();

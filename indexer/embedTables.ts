@@ -1,29 +1,30 @@
 /**
  * The embedding stages: the catalog and the users table are read again batch by batch (now with
- * their feature columns) and each batch goes through its tower straight into a preallocated
- * matrix in shared memory, which the HNSW worker threads read without a copy.
+ * their feature columns), encoded, and each batch goes through its tower straight into a
+ * preallocated matrix in shared memory, which the HNSW worker threads read without a copy.
+ *
+ * Arrow tables are encoded from their columns (columnFeeds.ts) rather than through row objects,
+ * which cost more than the towers themselves; with a TowerRunner the towers run in a worker thread
+ * while this thread encodes the next batch.
  */
+import { Schema } from 'apache-arrow';
+import { ColumnEncoder, unsupportedColumns } from '../models/columnFeeds.js';
+import { encodeItems, encodeUsers, type EncodedInput } from '../models/features.js';
+import type { LoadedModel } from '../models/model.js';
 import type { UserQuery } from '../models/types.js';
 import { historyOf } from '../shared/data/histories.js';
-import { detectFormat } from '../shared/data/format.js';
-import { idAt } from '../shared/data/idIndex.js';
-import { rawTableBatches, requireRawColumn } from '../shared/data/rawBatches.js';
-import { readItems, readUsers } from '../shared/data/readers.js';
-import { toCategoryOrNull } from '../shared/data/values.js';
-import type { ItemRow, UserRow } from '../shared/data/types.js';
+import { rawTableBatches } from '../shared/data/rawBatches.js';
+import type { RawBatch } from '../shared/data/format.js';
+import { toItemRows, toUserRows } from '../shared/data/rows.js';
 import { InputError } from '../shared/errors.js';
 import type { Progress } from '../shared/log.js';
+import { CategoryCollector } from './categoryCollector.js';
+import { checkBatchIds } from './checkBatchIds.js';
 import type { IndexerInputs } from './inputs.js';
-import type { EmbedItemsJob } from './workers/protocol.js';
-import { runWorker } from './workers/runWorker.js';
-import { startWorker } from './workers/startWorker.js';
+import { inThisThread, type TowerExecutor } from './towerRunner.js';
 
 /** The part of a loaded model the embedding stages use. */
-export interface Towers {
-  readonly dim: number;
-  embedItems(rows: ItemRow[]): Promise<Float32Array>;
-  embedUsers(queries: UserQuery[]): Promise<Float32Array>;
-}
+export type Towers = Pick<LoadedModel, 'dim' | 'manifest' | 'vocabs' | 'embedEncoded' | 'embedItems' | 'embedUsers'>;
 
 /** rows × dim float32, backed by a SharedArrayBuffer so worker threads can read it in place. */
 export function sharedMatrix(rows: number, dim: number): Float32Array {
@@ -37,101 +38,75 @@ export interface ItemEmbedding {
   categories: string[];
 }
 
-export interface ParallelEmbedding {
-  modelDir: string;
-  device: 'cpu' | 'cuda' | 'auto';
-  /** Worker threads, each with its own model and one onnxruntime thread. */
-  workers: number;
-}
-
 /**
- * Embeds the catalog into a shared matrix. With `parallel` (and an Arrow catalog: text formats
- * would be parsed once per thread) worker threads embed alternate batches while this thread reads
- * the id and category columns for item_meta; otherwise batches go through `model` here.
+ * Embeds the catalog into a shared matrix, with the towers run by `towers` (this thread unless a
+ * TowerRunner is given), and collects each item's category for item_meta.
  */
-export async function embedCatalog(inputs: IndexerInputs, model: Towers, batchSize: number, progress?: Progress, parallel?: ParallelEmbedding): Promise<ItemEmbedding> {
+export async function embedCatalog(inputs: IndexerInputs, model: Towers, batchSize: number, progress?: Progress, towers: TowerExecutor = inThisThread(model)): Promise<ItemEmbedding> {
   const n = inputs.items.size;
+  const file = inputs.itemsFile;
+  const spec = model.manifest.itemTower;
   const vectors = sharedMatrix(n, model.dim);
   const meta = new CategoryCollector(n);
-  if (parallel && parallel.workers > 1 && detectFormat(inputs.itemsFile) === 'arrow') {
-    const done = new Array<number>(parallel.workers).fill(0);
-    const abort = new AbortController();
-    const workers = Array.from({ length: parallel.workers }, (_, w) => {
-      const job: EmbedItemsJob = { kind: 'embed_items', modelDir: parallel.modelDir, device: parallel.device, file: inputs.itemsFile, batchSize, worker: w, workers: parallel.workers, vectors: vectors.buffer as SharedArrayBuffer, dim: model.dim };
-      return runWorker(startWorker(EMBED_WORKER, job), {
-        signal: abort.signal,
-        onProgress: (d) => {
-          done[w] = d;
-          progress?.tick(done.reduce((a, b) => a + b, 0));
-        },
-      });
-    });
-    try {
-      let at = 0;
-      for await (const batch of rawTableBatches(inputs.itemsFile, batchSize)) {
-        const ids = requireRawColumn(inputs.itemsFile, batch, 'item_id');
-        const cats = batch.column('category');
-        for (let i = 0; i < batch.length; i++) {
-          checkSameId(inputs, idAt(inputs.itemsFile, batch, ids, i, 'item_id'), at + i);
-          meta.add(at + i, cats ? toCategoryOrNull(cats[i], { file: inputs.itemsFile, row: batch.firstRow + i, column: 'category' }) : null);
-        }
-        at += batch.length;
-      }
-      if (at !== n) throw changed(inputs.itemsFile);
-      const counts = await Promise.all(workers);
-      if (counts.reduce((a, b) => a + b, 0) !== n) throw changed(inputs.itemsFile);
-    } catch (err) {
-      abort.abort();
-      await Promise.allSettled(workers);
-      throw err;
+  const columns = new ColumnEncoder(spec, model.vocabs, { ids: inputs.items.ids });
+  const flight = new InFlight(towers.depth);
+  let useColumns: boolean | undefined;
+  let at = 0;
+  let done = 0;
+  try {
+    for await (const raw of rawTableBatches(file, batchSize)) {
+      if (raw.length === 0) continue;
+      if (at + raw.length > n) throw changed(file);
+      checkBatchIds(file, raw, inputs.items.ids, at, 'item_id');
+      meta.addBatch(file, raw, at);
+      useColumns ??= raw.arrow !== undefined && unsupportedColumns(spec, 'item', raw.arrow.schema) === null;
+      const encoded = useColumns && raw.arrow ? columns.encode(at, raw.length, raw.arrow, { file, firstRow: raw.firstRow }) : encodeItems(spec, model.vocabs, toItemRows(file, raw));
+      const len = raw.length;
+      await flight.add(
+        towers.run('item', encoded, len, vectors, at * model.dim).then(() => {
+          done += len;
+          progress?.tick(done);
+        }),
+      );
+      at += len;
     }
-  } else {
-    let at = 0;
-    for await (const rows of readItems(inputs.itemsFile, batchSize)) {
-      for (let i = 0; i < rows.length; i++) {
-        checkSameId(inputs, rows[i].itemId, at + i);
-        meta.add(at + i, rows[i].category);
-      }
-      vectors.set(await model.embedItems(rows), at * model.dim);
-      at += rows.length;
-      progress?.tick(at);
-    }
-    if (at !== n) throw changed(inputs.itemsFile);
+    await flight.drain();
+  } catch (err) {
+    await flight.settle();
+    throw err;
   }
+  if (at !== n) throw changed(file);
   progress?.end();
   return { vectors, category: meta.category, categories: meta.categories };
 }
 
-const EMBED_WORKER = new URL('./workers/embedWorker.js', import.meta.url);
-
-/** Category names in first-seen order and each item's index into them. */
-class CategoryCollector {
-  readonly category: Int32Array;
-  readonly categories: string[] = [];
-  private readonly index = new Map<string, number>();
-
-  constructor(n: number) {
-    this.category = new Int32Array(n).fill(-1);
-  }
-
-  add(item: number, c: string | null): void {
-    if (c === null) return;
-    let ci = this.index.get(c);
-    if (ci === undefined) {
-      ci = this.categories.push(c) - 1;
-      this.index.set(c, ci);
-    }
-    this.category[item] = ci;
-  }
-}
-
-/** The id pass and the embedding pass must see the same file; one replaced mid-build is refused. */
-function checkSameId(inputs: IndexerInputs, id: string, item: number): void {
-  if (inputs.items.ids[item] !== id) throw new InputError({ file: inputs.itemsFile, row: item + 1, column: 'item_id' }, 'the file changed while the index was being built');
-}
-
 function changed(file: string): InputError {
   return new InputError({ file }, 'the file changed while the index was being built');
+}
+
+/**
+ * Tower runs in flight, at most `depth`: add() waits for the oldest once the limit is reached, so
+ * the caller encodes the next batch while the others run.
+ */
+class InFlight {
+  private readonly queue: Promise<void>[] = [];
+
+  constructor(private readonly depth: number) {}
+
+  async add(run: Promise<void>): Promise<void> {
+    run.catch(() => undefined); // awaited in order below; a later failure must not surface as unhandled first
+    this.queue.push(run);
+    while (this.queue.length >= this.depth) await this.queue.shift();
+  }
+
+  async drain(): Promise<void> {
+    while (this.queue.length) await this.queue.shift();
+  }
+
+  /** After a failure: let the other runs finish (they write into the matrix) before the error is thrown. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.queue.splice(0));
+  }
 }
 
 /** How many of a user's latest items the user tower and the users store get (the model truncates further). */
@@ -148,7 +123,8 @@ export function recentHistoryIds(inputs: IndexerInputs, u: number, limit = HISTO
 
 /**
  * Embeds every known user in index order: the users table batch by batch, then the users known
- * only from interactions (no features). `onUser` sees each user's query once, e.g. for the store.
+ * only from interactions (no features). `onBatch` sees each user's query once, e.g. for the store
+ * (the queries are built only for it, or for a table the column path cannot read).
  */
 export async function embedUsers(
   inputs: IndexerInputs,
@@ -156,33 +132,59 @@ export async function embedUsers(
   batchSize: number,
   onBatch?: (start: number, queries: UserQuery[]) => Promise<void> | void,
   progress?: Progress,
+  towers: TowerExecutor = inThisThread(model),
 ): Promise<Float32Array> {
   const n = inputs.users.size;
-  const dim = model.dim;
-  const vectors = sharedMatrix(n, dim);
+  const spec = model.manifest.userTower;
+  const vectors = sharedMatrix(n, model.dim);
+  const columns = new ColumnEncoder(spec, model.vocabs, { ids: inputs.users.ids, histories: inputs.histories, catalogIds: inputs.items.ids, historyWindow: HISTORY_FOR_TOWER });
+  const flight = new InFlight(towers.depth);
   let at = 0;
-  const run = async (queries: UserQuery[]) => {
-    vectors.set(await model.embedUsers(queries), at * dim);
-    await onBatch?.(at, queries);
-    at += queries.length;
-    progress?.tick(at);
+  let done = 0;
+  const submit = async (encoded: EncodedInput[], len: number, queries: () => UserQuery[]) => {
+    const start = at;
+    at += len;
+    await flight.add(
+      towers.run('user', encoded, len, vectors, start * model.dim).then(() => {
+        done += len;
+        progress?.tick(done);
+      }),
+    );
+    if (onBatch) await onBatch(start, queries());
   };
-  if (inputs.usersFile) {
-    for await (const rows of readUsers(inputs.usersFile, batchSize)) {
-      await run(rows.map((r: UserRow, i) => {
-        if (inputs.users.ids[at + i] !== r.userId) {
-          throw new InputError({ file: inputs.usersFile as string, row: at + i + 1, column: 'user_id' }, 'the file changed while the index was being built');
-        }
-        return { userId: r.userId, user: r, history: recentHistoryIds(inputs, at + i) };
-      }));
+  try {
+    if (inputs.usersFile) {
+      const file = inputs.usersFile;
+      let useColumns: boolean | undefined;
+      for await (const raw of rawTableBatches(file, batchSize)) {
+        if (raw.length === 0) continue;
+        if (at + raw.length > inputs.usersInTable) throw changed(file);
+        checkBatchIds(file, raw, inputs.users.ids, at, 'user_id');
+        useColumns ??= raw.arrow !== undefined && unsupportedColumns(spec, 'user', raw.arrow.schema) === null;
+        const rows = useColumns && !onBatch ? null : tableQueries(inputs, file, raw, at);
+        const encoded = useColumns && raw.arrow ? columns.encode(at, raw.length, raw.arrow, { file, firstRow: raw.firstRow }) : encodeUsers(spec, model.vocabs, rows as UserQuery[]);
+        await submit(encoded, raw.length, () => rows as UserQuery[]);
+      }
+      if (at !== inputs.usersInTable) throw changed(file);
     }
-    if (at !== inputs.usersInTable) throw new InputError({ file: inputs.usersFile }, 'the file changed while the index was being built');
-  }
-  while (at < n) {
-    const queries: UserQuery[] = [];
-    for (let u = at; u < Math.min(n, at + batchSize); u++) queries.push({ userId: inputs.users.ids[u], user: null, history: recentHistoryIds(inputs, u) });
-    await run(queries);
+    const featureless = unsupportedColumns(spec, 'user', new Schema([])) === null;
+    while (at < n) {
+      const from = at;
+      const len = Math.min(batchSize, n - from);
+      const queries = () => Array.from({ length: len }, (_, i): UserQuery => ({ userId: inputs.users.ids[from + i], user: null, history: recentHistoryIds(inputs, from + i) }));
+      const encoded = featureless ? columns.encode(from, len, null, { file: inputs.interactionsFile, firstRow: 1 }) : encodeUsers(spec, model.vocabs, queries());
+      await submit(encoded, len, queries);
+    }
+    await flight.drain();
+  } catch (err) {
+    await flight.settle();
+    throw err;
   }
   progress?.end();
   return vectors;
+}
+
+/** The users table's rows [at, at + raw.length) as tower queries with their histories. */
+function tableQueries(inputs: IndexerInputs, file: string, raw: RawBatch, at: number): UserQuery[] {
+  return toUserRows(file, raw).map((r, i) => ({ userId: r.userId, user: r, history: recentHistoryIds(inputs, at + i) }));
 }

@@ -15,7 +15,7 @@ import { encodeItems, encodeUsers, toOrtFeeds, type EncodedInput } from './featu
 import { MANIFEST_FILE, readModelManifest, type ModelManifest, type ShapeDim, type TensorSpec, type TowerSpec } from './manifest.js';
 import { GraphBuilder } from './onnx/builder.js';
 import type { TwoTowerModel, UserQuery } from './types.js';
-import { parseVocabulary, type Vocab } from './vocab.js';
+import { parseVocabulary, type Vocab, type Vocabularies } from './vocab.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -30,6 +30,20 @@ export interface LoadModelOptions {
 export interface LoadedModel extends TwoTowerModel {
   readonly manifest: ModelManifest;
   readonly device: Device;
+  /** The sha256 of each file read at load (manifest, vocabularies, graphs). */
+  readonly fileHashes: Readonly<Record<string, string>>;
+  readonly vocabs: Vocabularies;
+  /** Runs a tower on inputs already encoded (features.ts or columnFeeds.ts) for n rows. */
+  embedEncoded(tower: 'item' | 'user', inputs: readonly EncodedInput[], n: number): Promise<Float32Array>;
+}
+
+/** The session options every tower and ranker session gets, here and in the indexer's tower worker. */
+export function sessionOptions(device: Device, intraOpThreads?: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+    ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
+  };
 }
 
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
@@ -55,17 +69,13 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     vocabs.set(name, parseVocabulary((await readModelFile(ref.file)).toString('utf8'), name, ref));
   }
 
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: [device],
-    graphOptimizationLevel: 'all',
-    ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
-  };
+  const options = sessionOptions(device, opts.intraOpThreads);
   const sessions: ort.InferenceSession[] = [];
   const open = async (file: string): Promise<ort.InferenceSession> => {
     const bytes = await readModelFile(file);
     let s: ort.InferenceSession;
     try {
-      s = await ort.InferenceSession.create(bytes, sessionOptions);
+      s = await ort.InferenceSession.create(bytes, options);
     } catch (err) {
       throw new TwoTowerError('MODEL_CONTRACT', `${file}: onnxruntime cannot load it (${firstLine(err)})`, { file });
     }
@@ -103,7 +113,7 @@ class OnnxTwoTowerModel implements LoadedModel {
     readonly manifest: ModelManifest,
     readonly device: Device,
     readonly fileHashes: Readonly<Record<string, string>>,
-    private readonly vocabs: ReadonlyMap<string, Vocab>,
+    readonly vocabs: Vocabularies,
     private readonly itemSession: ort.InferenceSession,
     private readonly userSession: ort.InferenceSession,
     private readonly rankerSession: ort.InferenceSession,
@@ -120,6 +130,11 @@ class OnnxTwoTowerModel implements LoadedModel {
 
   embedUsers(queries: UserQuery[]): Promise<Float32Array> {
     return this.runTower(this.userSession, this.manifest.userTower, queries.length, () => encodeUsers(this.manifest.userTower, this.vocabs, queries));
+  }
+
+  embedEncoded(tower: 'item' | 'user', inputs: readonly EncodedInput[], n: number): Promise<Float32Array> {
+    const [session, spec] = tower === 'item' ? [this.itemSession, this.manifest.itemTower] : [this.userSession, this.manifest.userTower];
+    return this.runTower(session, spec, n, () => inputs);
   }
 
   async scoreRanker(features: Float32Array, n: number): Promise<Float32Array> {
@@ -170,16 +185,21 @@ class OnnxTwoTowerModel implements LoadedModel {
     }
   }
 
-  private async runTower(session: ort.InferenceSession, spec: TowerSpec, n: number, encode: () => EncodedInput[]): Promise<Float32Array> {
+  private async runTower(session: ort.InferenceSession, spec: TowerSpec, n: number, encode: () => readonly EncodedInput[]): Promise<Float32Array> {
     this.checkOpen();
     if (n === 0) return new Float32Array(0);
-    const out = await session.run(toOrtFeeds(encode()));
-    return takeFloats(out[spec.output.name], n * this.dim, spec.file, spec.output.name);
+    return runTowerSession(session, spec, n * this.dim, encode());
   }
 
   private checkOpen(): void {
     if (this.closed) throw new TwoTowerError('INTERNAL', `model ${this.modelVersion} is closed`);
   }
+}
+
+/** One run of a tower session on encoded inputs; the output is checked against the manifest. */
+export async function runTowerSession(session: ort.InferenceSession, spec: TowerSpec, values: number, inputs: readonly EncodedInput[]): Promise<Float32Array> {
+  const out = await session.run(toOrtFeeds(inputs));
+  return takeFloats(out[spec.output.name], values, spec.file, spec.output.name);
 }
 
 function takeFloats(t: ort.OnnxValue | undefined, expected: number, file: string, name: string): Float32Array {

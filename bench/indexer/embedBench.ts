@@ -1,12 +1,15 @@
 /**
  * Embedding throughput: rows/s through the indexer's pipeline (read the file batch by batch,
- * build rows, encode, run the tower, copy into the matrix) against raw session.run on the same
- * batches already encoded, for several batch sizes and onnxruntime thread counts.
+ * encode, run the tower, write into the matrix) against raw session.run on the same batches
+ * already encoded, for several batch sizes and onnxruntime thread counts. The pipeline runs its
+ * towers on the main thread or in the build's tower worker (TowerRunner, started beforehand as the
+ * build starts it once for both towers; its start time is reported on its own).
  */
 import * as ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { embedCatalog, embedUsers, recentHistoryIds } from '../../indexer/embedTables.js';
+import { TowerRunner, type TowerExecutor } from '../../indexer/towerRunner.js';
 import type { IndexerInputs } from '../../indexer/inputs.js';
 import { encodeItems, encodeUsers, toOrtFeeds } from '../../models/features.js';
 import { readModelManifest } from '../../models/manifest.js';
@@ -19,8 +22,8 @@ export interface EmbedRow {
   tower: 'item' | 'user';
   batch: number;
   threads: number;
-  /** Worker threads of the catalog pipeline (0: main thread). */
-  workers: number;
+  /** Where the pipeline runs the towers. */
+  runsOn: 'main thread' | 'tower worker';
   pipelineRowsS: number;
   rawRowsS: number;
   /** CPU µs per row, all threads: robust where other work shares the machine. */
@@ -28,34 +31,43 @@ export interface EmbedRow {
   rawCpuUs: number;
 }
 
-/** `workers`: worker threads for the parallel catalog pipeline (compared with the main thread). */
-export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, batches: number[], threadCounts: number[], runs: number, workers = 2): Promise<EmbedRow[]> {
+export interface EmbedBench {
+  rows: EmbedRow[];
+  /** Tower worker start (thread, session loads) per onnxruntime thread count, ms. */
+  workerStartMs: Record<number, number>;
+}
+
+export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, batches: number[], threadCounts: number[], runs: number): Promise<EmbedBench> {
   const manifest = await readModelManifest(modelDir);
   const vocabs = await readVocabularies(modelDir, manifest);
   const items = await loadItems(inputs.itemsFile);
   const userRows = inputs.usersFile ? await loadUsers(inputs.usersFile) : [];
   const queries: UserQuery[] = inputs.users.ids.map((id, u) => ({ userId: id, user: userRows[u] ?? null, history: recentHistoryIds(inputs, u) }));
   const out: EmbedRow[] = [];
+  const workerStartMs: Record<number, number> = {};
   for (const threads of threadCounts) {
     const model = await loadModel(modelDir, { intraOpThreads: threads });
+    const t0 = performance.now();
+    const runner = await TowerRunner.start(model, threads);
+    workerStartMs[threads] = Math.round(performance.now() - t0);
     const sessionOf = async (file: string) =>
       ort.InferenceSession.create(await readFile(path.join(modelDir, file)), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads });
     const itemSession = await sessionOf(manifest.itemTower.file);
     const userSession = await sessionOf(manifest.userTower.file);
     for (const batch of batches) {
-      for (const w of [0, workers]) {
-        const parallel = w ? { modelDir, device: 'cpu' as const, workers: w } : undefined;
-        const pipe = await repeat(runs, () => measure(items.length, () => embedCatalog(inputs, model, batch, undefined, parallel)));
-        const raw = await repeat(runs, () => rawRate(itemSession, items.length, batch, (s, e) => encodeItems(manifest.itemTower, vocabs, items.slice(s, e))));
-        out.push(row('item', batch, threads, w, pipe, raw));
-      }
-      const pipeUsers = await repeat(runs, () => measure(queries.length, () => embedUsers(inputs, model, batch)));
+      const rawItems = await repeat(runs, () => rawRate(itemSession, items.length, batch, (s, e) => encodeItems(manifest.itemTower, vocabs, items.slice(s, e))));
       const rawUsers = await repeat(runs, () => rawRate(userSession, queries.length, batch, (s, e) => encodeUsers(manifest.userTower, vocabs, queries.slice(s, e))));
-      out.push(row('user', batch, threads, 0, pipeUsers, rawUsers));
+      for (const [runsOn, towers] of [['main thread', undefined], ['tower worker', runner]] as const) {
+        const executor: TowerExecutor | undefined = towers;
+        const pipe = await repeat(runs, () => measure(items.length, () => embedCatalog(inputs, model, batch, undefined, executor)));
+        out.push(row('item', batch, threads, runsOn, pipe, rawItems));
+        const pipeUsers = await repeat(runs, () => measure(queries.length, () => embedUsers(inputs, model, batch, undefined, undefined, executor)));
+        out.push(row('user', batch, threads, runsOn, pipeUsers, rawUsers));
+      }
     }
-    await Promise.all([model.close(), itemSession.release(), userSession.release()]);
+    await Promise.all([runner.close(), model.close(), itemSession.release(), userSession.release()]);
   }
-  return out;
+  return { rows: out, workerStartMs };
 }
 
 interface Measured {
@@ -63,12 +75,12 @@ interface Measured {
   cpuUs: number;
 }
 
-function row(tower: 'item' | 'user', batch: number, threads: number, workers: number, pipe: Measured[], raw: Measured[]): EmbedRow {
+function row(tower: 'item' | 'user', batch: number, threads: number, runsOn: EmbedRow['runsOn'], pipe: Measured[], raw: Measured[]): EmbedRow {
   return {
     tower,
     batch,
     threads,
-    workers,
+    runsOn,
     pipelineRowsS: Math.round(median(pipe.map((m) => m.rowsS))),
     rawRowsS: Math.round(median(raw.map((m) => m.rowsS))),
     pipelineCpuUs: +median(pipe.map((m) => m.cpuUs)).toFixed(2),

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../../shared/errors.js';
 
-/** Jobs and messages between the indexer and its worker threads (HNSW, embedding, hashing). */
+/** Jobs and messages between the indexer and its worker threads (HNSW, towers, hashing). */
 
 export interface HnswBuildJob {
   kind: 'build';
@@ -52,16 +52,28 @@ export type WorkerMessage =
   /** code: a TwoTowerError's code (e.g. BAD_INPUT for a bad row), so the CLI's exit code survives the thread. */
   | { type: 'error'; message: string; code?: ErrorCode; details?: Record<string, unknown> };
 
-export interface EmbedItemsJob {
-  kind: 'embed_items';
+/** Starts the tower worker: the towers of the model the main thread loaded, checked by hash. */
+export interface TowerWorkerJob {
+  kind: 'towers';
   modelDir: string;
-  device: 'cpu' | 'cuda' | 'auto';
-  file: string;
-  batchSize: number;
-  /** This worker embeds raw batches b with b % workers === worker. */
-  worker: number;
-  workers: number;
-  /** Float32 items × dim, written at each batch's rows. */
-  vectors: SharedArrayBuffer;
-  dim: number;
+  device: 'cpu' | 'cuda';
+  intraOpThreads: number;
+  /** sha256 of each file as the main thread loaded it: a file changed since is refused. */
+  fileHashes: Record<string, string>;
 }
+
+/** Main → tower worker: run a tower on encoded inputs and write n × dim floats at out[offset..]. */
+export interface TowerRunRequest {
+  type: 'run';
+  id: number;
+  tower: 'item' | 'user';
+  n: number;
+  inputs: { name: string; dtype: 'int64' | 'float32'; dims: number[]; data: Int32Array | Float32Array }[];
+  out: SharedArrayBuffer;
+  offset: number;
+}
+
+export type TowerWorkerMessage =
+  | { type: 'ready' }
+  | { type: 'ran'; id: number }
+  | { type: 'failed'; id: number | null; message: string; code?: ErrorCode; details?: Record<string, unknown> };

@@ -94,6 +94,7 @@ function arrowRawBatch(batch: RecordBatch, columnNames: string[], firstRow: numb
     firstRow,
     length: batch.numRows,
     columnNames,
+    arrow: batch,
     column(name: string) {
       let col = cache.get(name);
       if (col === undefined) {

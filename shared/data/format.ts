@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import type { RecordBatch } from 'apache-arrow';
 import type { TableName } from './types.js';
 
 export type FileFormat = 'arrow' | 'csv' | 'jsonl';
@@ -55,4 +56,6 @@ export interface RawBatch {
   readonly columnNames: readonly string[];
   /** The column's values, `length` long, or undefined if absent. null/undefined mean missing. */
   column(name: string): ArrayLike<unknown> | undefined;
+  /** The Arrow record batch behind it (Arrow sources only), for readers that work on its buffers. */
+  readonly arrow?: RecordBatch;
 }

@@ -121,6 +121,16 @@ describe('a published version', () => {
     expect(lists(one)).toEqual(lists(hnsw));
     await one.close();
   });
+
+  it('towers run in the tower worker give the same lists as on the main thread', async () => {
+    const worker = await build({ retrieval: 'hnsw', threads: 2, towerWorker: true });
+    const here = await build({ retrieval: 'hnsw', threads: 2, towerWorker: false });
+    expect(worker.manifest.timingsMs).toHaveProperty('start_tower_worker');
+    expect(here.manifest.timingsMs).not.toHaveProperty('start_tower_worker');
+    expect(lists(worker)).toEqual(lists(here));
+    await worker.close();
+    await here.close();
+  });
 });
 
 describe('--device', () => {

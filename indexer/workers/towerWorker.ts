@@ -1,0 +1,55 @@
+/**
+ * Worker thread: runs the item and user towers for the indexer's main thread, which meanwhile
+ * encodes the next batch. onnxruntime-node's session.run holds the thread that calls it for the
+ * whole run, so encoding and running overlap only on different threads; this thread also widens
+ * the int32 indices to int64, which would otherwise be the main thread's work.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { readModelManifest } from '../../models/manifest.js';
+import { runTowerSession, sessionOptions } from '../../models/model.js';
+import { TwoTowerError } from '../../shared/errors.js';
+import type { TowerRunRequest, TowerWorkerJob, TowerWorkerMessage } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('towerWorker must run in a worker thread');
+const post = (m: TowerWorkerMessage) => port.postMessage(m);
+const job = workerData as TowerWorkerJob;
+
+function failed(id: number | null, err: unknown): TowerWorkerMessage {
+  if (err instanceof TwoTowerError) return { type: 'failed', id, message: err.message, code: err.code, details: err.details };
+  return { type: 'failed', id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+
+async function open(file: string): Promise<ort.InferenceSession> {
+  const bytes = await readFile(join(job.modelDir, file));
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  if (hash !== job.fileHashes[file]) throw new TwoTowerError('MODEL_CONTRACT', `${file}: changed since the model was loaded (sha256 ${hash.slice(0, 12)}…)`, { file });
+  return ort.InferenceSession.create(bytes, sessionOptions(job.device, job.intraOpThreads));
+}
+
+try {
+  const manifest = await readModelManifest(job.modelDir);
+  const specs = { item: manifest.itemTower, user: manifest.userTower };
+  const sessions = { item: await open(specs.item.file), user: await open(specs.user.file) };
+  port.on('message', async (m: TowerRunRequest | { type: 'close' }) => {
+    if (m.type === 'close') {
+      await Promise.all([sessions.item.release(), sessions.user.release()]);
+      port.close();
+      return;
+    }
+    try {
+      const data = await runTowerSession(sessions[m.tower], specs[m.tower], m.n * manifest.embeddingDim, m.inputs);
+      new Float32Array(m.out).set(data, m.offset);
+      post({ type: 'ran', id: m.id });
+    } catch (err) {
+      post(failed(m.id, err));
+    }
+  });
+  post({ type: 'ready' });
+} catch (err) {
+  post(failed(null, err));
+}
