@@ -20,6 +20,7 @@ import { InputError } from '../shared/errors.js';
 import type { Progress } from '../shared/log.js';
 import { CategoryCollector } from './categoryCollector.js';
 import { checkBatchIds } from './checkBatchIds.js';
+import { InFlight } from './inFlight.js';
 import type { IndexerInputs } from './inputs.js';
 import { inThisThread, type TowerExecutor } from './towerRunner.js';
 
@@ -82,31 +83,6 @@ export async function embedCatalog(inputs: IndexerInputs, model: Towers, batchSi
 
 function changed(file: string): InputError {
   return new InputError({ file }, 'the file changed while the index was being built');
-}
-
-/**
- * Tower runs in flight, at most `depth`: add() waits for the oldest once the limit is reached, so
- * the caller encodes the next batch while the others run.
- */
-class InFlight {
-  private readonly queue: Promise<void>[] = [];
-
-  constructor(private readonly depth: number) {}
-
-  async add(run: Promise<void>): Promise<void> {
-    run.catch(() => undefined); // awaited in order below; a later failure must not surface as unhandled first
-    this.queue.push(run);
-    while (this.queue.length >= this.depth) await this.queue.shift();
-  }
-
-  async drain(): Promise<void> {
-    while (this.queue.length) await this.queue.shift();
-  }
-
-  /** After a failure: let the other runs finish (they write into the matrix) before the error is thrown. */
-  async settle(): Promise<void> {
-    await Promise.allSettled(this.queue.splice(0));
-  }
 }
 
 /** How many of a user's latest items the user tower and the users store get (the model truncates further). */
