@@ -1,5 +1,5 @@
 /**
- * `npm run bench:indexer [-- --quick] [-- --runs N]`: the nightly indexer's numbers on this machine.
+ * `npm run bench:indexer [-- --quick] [-- --runs N] [-- --embedding-only]`: the nightly indexer's numbers on this machine.
  *
  *  1. embedding rows/s through the pipeline against raw session.run on the same batches
  *  2. HNSW build time, one thread against two shards built in parallel
@@ -26,22 +26,30 @@ const quick = argv.includes('--quick');
 const runsAt = argv.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
 const sizes = quick ? [100_000] : [100_000, 1_000_000];
+/** Only section 1 (minutes instead of most of an hour at 1M). */
+const embeddingOnly = argv.includes('--embedding-only');
+const batchesAt = argv.indexOf('--batches');
+const batchSizes = batchesAt >= 0 ? argv[batchesAt + 1].split(',').map(Number) : [1024, 4096, 16384];
 const hnswParams = { M: DEFAULTS.M, efConstruction: DEFAULTS.efConstruction, ef: DEFAULTS.ef };
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 const model = ensureModel();
-const results: { size: number; embedding?: EmbedBench; hnsw: HnswBenchResult; e2e: E2eRun[] }[] = [];
+const results: { size: number; embedding?: EmbedBench; hnsw?: HnswBenchResult; e2e: E2eRun[] }[] = [];
 for (const size of sizes) {
   const world = ensureWorld(size);
   const e = await embedded(size, world, model);
   let embedding: EmbedBench | undefined;
   if (size === sizes[0]) {
     log(`embedding at ${size} (batch sizes, threads, ${runs} runs each)`);
-    embedding = await benchEmbedding(e.inputs, model, [1024, 4096, 16384], [1, 2], runs);
+    embedding = await benchEmbedding(e.inputs, model, batchSizes, [1, 2], runs);
   } else {
     // At 1M the build's batch size, with both thread counts, once.
     log(`embedding at ${size} (batch ${DEFAULTS.batchSize})`);
     embedding = await benchEmbedding(e.inputs, model, [DEFAULTS.batchSize], [1, 2], 1);
+  }
+  if (embeddingOnly) {
+    results.push({ size, embedding, e2e: [] });
+    continue;
   }
   log(`HNSW and top-K at ${size}`);
   const hnsw = await benchHnsw(e, hnswParams, DEFAULTS.topK, size >= 1_000_000 ? 100_000 : size, size >= 1_000_000 ? 1 : runs);
@@ -95,6 +103,7 @@ for (const r of results) {
       '',
     );
   }
+  if (!r.hnsw) continue;
   out.push(`## HNSW at ${n} (M=${hnswParams.M}, efConstruction=${hnswParams.efConstruction})`, '');
   table(
     ['build', 'wall s', 'CPU s'],
@@ -120,5 +129,6 @@ for (const r of results) {
 const text = out.join('\n');
 console.log(text);
 mkdirSync(BENCH_DIR, { recursive: true });
-writeFileSync(path.join(BENCH_DIR, `results-${quick ? 'quick' : 'full'}.json`), JSON.stringify(results, null, 2));
-writeFileSync(path.join(BENCH_DIR, `results-${quick ? 'quick' : 'full'}.md`), text + '\n');
+const name = `results-${quick ? 'quick' : 'full'}${embeddingOnly ? '-embedding' : ''}`;
+writeFileSync(path.join(BENCH_DIR, `${name}.json`), JSON.stringify(results, null, 2));
+writeFileSync(path.join(BENCH_DIR, `${name}.md`), text + '\n');
