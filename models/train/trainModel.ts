@@ -6,7 +6,7 @@ import { TwoTowerError } from '../../shared/errors.js';
 import type { InteractionRow, ItemRow, UserRow } from '../../shared/data/types.js';
 import { prepareData } from './dataset.js';
 import { trainRanker } from './trainRanker.js';
-import { DEFAULTS, resolveObjective } from './trainDefaults.js';
+import { defaultsFor, resolveObjective } from './trainDefaults.js';
 import { trainTowers, type TowerObjective } from './trainTowers.js';
 import { writeModelFolder } from './writeModel.js';
 
@@ -46,6 +46,8 @@ export interface TrainOptions {
   inputTargets?: boolean;
   /** Full objective: 'user' = every user weighs the same; 'item' = every target does (as Mult-VAE). */
   targetWeighting?: 'user' | 'item';
+  /** Full objective, 'user' weighting: a user with n targets weighs n^(1 - targetPower), normalised (1: every user the same). */
+  targetPower?: number;
   /** Decay of an exponential moving average of the tower weights used for validation and the result (0: none). */
   ema?: number;
   /** Full objective: popularity boost β learned by training on logits minus β·log q(item). */
@@ -80,7 +82,8 @@ export async function trainModel(
   const userIds = new Set(data.users.map((u) => u.userId));
   for (const r of data.interactions) userIds.add(r.userId);
   const objective = resolveObjective(opts.objective, data.items.length, userIds.size, opts.dim);
-  const def = DEFAULTS[objective];
+  const historyMode = opts.historyMode ?? 'before';
+  const def = defaultsFor(objective, historyMode);
   const dim = positiveInt(opts.dim ?? def.dim, 'dim');
   const epochs = positiveInt(opts.epochs ?? def.epochs, 'epochs');
   const batchSize = positiveInt(opts.batchSize ?? 256, 'batchSize');
@@ -102,7 +105,8 @@ export async function trainModel(
   if (!(ema >= 0 && ema < 1)) throw new TwoTowerError('BAD_INPUT', `ema must be in [0, 1), got ${ema}`);
   const targetShare = opts.targetShare ?? def.targetShare;
   if (!(targetShare > 0 && targetShare < 1)) throw new TwoTowerError('BAD_INPUT', `targetShare must be in (0, 1), got ${targetShare}`);
-  const historyMode = opts.historyMode ?? 'before';
+  const targetPower = opts.targetPower ?? def.targetPower;
+  if (!(targetPower >= 0 && targetPower <= 1)) throw new TwoTowerError('BAD_INPUT', `targetPower must be in [0, 1], got ${targetPower}`);
   const similarity = opts.similarity ?? 'cosine';
   const historyPooling = opts.historyPooling ?? 'mean';
 
@@ -133,6 +137,7 @@ export async function trainModel(
     targetShare,
     inputTargets: opts.inputTargets,
     targetWeighting: opts.targetWeighting,
+    targetPower,
     ema,
     dim,
     width,
@@ -176,7 +181,7 @@ export async function trainModel(
     training: {
       params: {
         objective, dim, width, hidden, epochs, patience, lrPatience, batchSize, lr, temperature, maxHistory, historyMode,
-        similarity, historyPooling, weightDecay, popularityBoost, ema, targetShare,
+        similarity, historyPooling, weightDecay, popularityBoost, ema, targetShare, targetPower,
         ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
         ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
         ...(opts.inputTargets !== undefined ? { inputTargets: opts.inputTargets } : {}),

@@ -80,6 +80,11 @@ export interface TowerTrainOptions {
   popularityBoost?: number;
   /** Full: 'user' (default) = every user weighs the same; 'item' = every target does (as Mult-VAE). */
   targetWeighting?: 'user' | 'item';
+  /**
+   * Full, 'user' weighting: a user with n targets weighs n^(1 - targetPower) (targets n^-targetPower
+   * each), normalised over the batch; 1 (default): every user the same, lower: heavy users count more.
+   */
+  targetPower?: number;
   /** Full, 'before': items after the cut that are targets (default 10). */
   futureWindow?: number;
   log: (line: string) => void;

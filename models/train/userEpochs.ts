@@ -38,6 +38,7 @@ export async function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: To
     for (let i = 0; i < N; i++) offset[i] = -beta * Math.log(Math.max(d.itemCount[i], 1) / Math.max(total, 1));
   }
   const byItem = o.targetWeighting === 'item';
+  const power = o.targetPower ?? 1;
 
   const eligible: number[] = [];
   for (let u = 0; u < d.nUsers; u++) if (trainEnd(d, u) - d.userStart[u] >= 2) eligible.push(u);
@@ -107,10 +108,17 @@ export async function userEpochs(d: PreparedData, itemNet: TowerNet, userNet: To
       if (o.itemIdDropout > 0) dropIds(itemBufs[0] as Int32Array, N, o.itemIdDropout, dropRng);
       tgt.fill(0, 0, B * N);
       for (let r = 0; r < B; r++) mask.set(offset, r * N);
+      // Per user: a user with nt targets weighs nt^(1 - power), each target nt^-power, scaled so that
+      // the batch's users average 1 (power 1: every user weighs 1); per item: each target weighs 1.
+      let scale = 1;
+      if (!byItem && power !== 1) {
+        let total = 0;
+        for (let r = 0; r < B; r++) total += Math.pow(Math.max(1, targetStart[r + 1] - targetStart[r]), 1 - power);
+        scale = B / total;
+      }
       for (let r = 0; r < B; r++) {
         const nt = targetStart[r + 1] - targetStart[r];
-        // Per user: each user weighs 1 (targets share it); per item: each target weighs 1.
-        const w = byItem ? 1 : 1 / nt;
+        const w = byItem ? 1 : power === 1 ? 1 / nt : scale * Math.pow(Math.max(1, nt), -power);
         rowW[r] = nt > 0 ? nt * w : 0;
         for (let k = targetStart[r]; k < targetStart[r + 1]; k++) tgt[r * N + targets[k]] += w;
         for (let k = maskStart[r]; k < maskStart[r + 1]; k++) mask[r * N + mask_[k]] = -1e9;

@@ -31,6 +31,7 @@ describe('trainModel refuses bad training data', () => {
     await expect(trainModel({ items: [item('a'), item('a')], users: [], interactions: [click('u', 'a', 1)] }, join(tmp, 'x'))).rejects.toThrow("items: item_id 'a' appears more than once");
     await expect(trainModel({ items: [item('a')], users: [], interactions: [click('u', 'a', Number.NaN)] }, join(tmp, 'x'))).rejects.toThrow('interactions, row 1: timestamp NaN is not a finite number');
     await expect(trainModel({ items: [item('a')], users: [], interactions: [click('u', 'a', 1)] }, join(tmp, 'x'), { dim: 0 })).rejects.toThrow('dim must be a positive integer, got 0');
+    await expect(trainModel({ items: [item('a')], users: [], interactions: [click('u', 'a', 1)] }, join(tmp, 'x'), { targetPower: 1.5 })).rejects.toThrow('targetPower must be in [0, 1], got 1.5');
   });
 
   it('trains on a degenerate but valid world (one item per user, no features)', async () => {
