@@ -7,10 +7,11 @@
 import type { UserQuery } from '../models/types.js';
 import { readItems, readUsers } from '../shared/data/readers.js';
 import type { Towers } from './embedTables.js';
-import { recentHistoryIds } from './embedTables.js';
+import { historyWindow, recentHistoryIds } from './embedTables.js';
 import type { IndexerInputs } from './inputs.js';
 
 export async function dryRunInputs(inputs: IndexerInputs, model: Towers, batchSize: number): Promise<void> {
+  const window = historyWindow(model.manifest.userTower);
   let first = true;
   for await (const rows of readItems(inputs.itemsFile, batchSize)) {
     if (first) await model.embedItems(rows);
@@ -20,12 +21,12 @@ export async function dryRunInputs(inputs: IndexerInputs, model: Towers, batchSi
     first = true;
     let at = 0;
     for await (const rows of readUsers(inputs.usersFile, batchSize)) {
-      if (first) await model.embedUsers(rows.map((r, i): UserQuery => ({ userId: r.userId, user: r, history: recentHistoryIds(inputs, at + i) })));
+      if (first) await model.embedUsers(rows.map((r, i): UserQuery => ({ userId: r.userId, user: r, history: recentHistoryIds(inputs, at + i, window) })));
       first = false;
       at += rows.length;
     }
   } else if (inputs.users.size > 0) {
     const n = Math.min(batchSize, inputs.users.size);
-    await model.embedUsers(Array.from({ length: n }, (_, u): UserQuery => ({ userId: inputs.users.ids[u], user: null, history: recentHistoryIds(inputs, u) })));
+    await model.embedUsers(Array.from({ length: n }, (_, u): UserQuery => ({ userId: inputs.users.ids[u], user: null, history: recentHistoryIds(inputs, u, window) })));
   }
 }

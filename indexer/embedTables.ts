@@ -10,6 +10,7 @@
 import { Schema } from 'apache-arrow';
 import { ColumnEncoder, unsupportedColumns } from '../models/columnFeeds.js';
 import { encodeItems, encodeUsers, type EncodedInput } from '../models/features.js';
+import type { TowerSpec } from '../models/manifest.js';
 import type { LoadedModel } from '../models/model.js';
 import type { UserQuery } from '../models/types.js';
 import { historyOf } from '../shared/data/histories.js';
@@ -85,8 +86,18 @@ function changed(file: string): InputError {
   return new InputError({ file }, 'the file changed while the index was being built');
 }
 
-/** How many of a user's latest items the user tower and the users store get (the model truncates further). */
+/** How many of a user's latest items the user tower and the users store get at least (the model truncates further). */
 export const HISTORY_FOR_TOWER = 200;
+
+/**
+ * The history window for a model: HISTORY_FOR_TOWER, or the user tower's own history length when
+ * longer (a model trained on whole histories, e.g. --history-mode others, must see them here too).
+ */
+export function historyWindow(spec: TowerSpec): number {
+  let longest = HISTORY_FOR_TOWER;
+  for (const inp of spec.inputs) if (inp.kind === 'history' && inp.maxLength > longest) longest = inp.maxLength;
+  return longest;
+}
 
 /** The latest items of user u as ids, oldest first. */
 export function recentHistoryIds(inputs: IndexerInputs, u: number, limit = HISTORY_FOR_TOWER): string[] {
@@ -113,7 +124,8 @@ export async function embedUsers(
   const n = inputs.users.size;
   const spec = model.manifest.userTower;
   const vectors = sharedMatrix(n, model.dim);
-  const columns = new ColumnEncoder(spec, model.vocabs, { ids: inputs.users.ids, histories: inputs.histories, catalogIds: inputs.items.ids, historyWindow: HISTORY_FOR_TOWER });
+  const window = historyWindow(spec);
+  const columns = new ColumnEncoder(spec, model.vocabs, { ids: inputs.users.ids, histories: inputs.histories, catalogIds: inputs.items.ids, historyWindow: window });
   const flight = new InFlight(towers.depth);
   let at = 0;
   let done = 0;
@@ -137,7 +149,7 @@ export async function embedUsers(
         if (at + raw.length > inputs.usersInTable) throw changed(file);
         checkBatchIds(file, raw, inputs.users.ids, at, 'user_id');
         useColumns ??= raw.arrow !== undefined && unsupportedColumns(spec, 'user', raw.arrow.schema) === null;
-        const rows = useColumns && !onBatch ? null : tableQueries(inputs, file, raw, at);
+        const rows = useColumns && !onBatch ? null : tableQueries(inputs, file, raw, at, window);
         const encoded = useColumns && raw.arrow ? columns.encode(at, raw.length, raw.arrow, { file, firstRow: raw.firstRow }) : encodeUsers(spec, model.vocabs, rows as UserQuery[]);
         await submit(encoded, raw.length, () => rows as UserQuery[]);
       }
@@ -147,7 +159,7 @@ export async function embedUsers(
     while (at < n) {
       const from = at;
       const len = Math.min(batchSize, n - from);
-      const queries = () => Array.from({ length: len }, (_, i): UserQuery => ({ userId: inputs.users.ids[from + i], user: null, history: recentHistoryIds(inputs, from + i) }));
+      const queries = () => Array.from({ length: len }, (_, i): UserQuery => ({ userId: inputs.users.ids[from + i], user: null, history: recentHistoryIds(inputs, from + i, window) }));
       const encoded = featureless ? columns.encode(from, len, null, { file: inputs.interactionsFile, firstRow: 1 }) : encodeUsers(spec, model.vocabs, queries());
       await submit(encoded, len, queries);
     }
@@ -160,7 +172,7 @@ export async function embedUsers(
   return vectors;
 }
 
-/** The users table's rows [at, at + raw.length) as tower queries with their histories. */
-function tableQueries(inputs: IndexerInputs, file: string, raw: RawBatch, at: number): UserQuery[] {
-  return toUserRows(file, raw).map((r, i) => ({ userId: r.userId, user: r, history: recentHistoryIds(inputs, at + i) }));
+/** The users table's rows [at, at + raw.length) as tower queries with their latest `window` items. */
+function tableQueries(inputs: IndexerInputs, file: string, raw: RawBatch, at: number, window: number): UserQuery[] {
+  return toUserRows(file, raw).map((r, i) => ({ userId: r.userId, user: r, history: recentHistoryIds(inputs, at + i, window) }));
 }

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { embedCatalog, embedUsers, recentHistoryIds } from '../../indexer/embedTables.js';
+import { embedCatalog, embedUsers, historyWindow, recentHistoryIds } from '../../indexer/embedTables.js';
 import { TowerRunner, type TowerExecutor } from '../../indexer/towerRunner.js';
 import type { IndexerInputs } from '../../indexer/inputs.js';
 import { encodeItems, encodeUsers, toOrtFeeds } from '../../models/features.js';
@@ -42,7 +42,7 @@ export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, ba
   const vocabs = await readVocabularies(modelDir, manifest);
   const items = await loadItems(inputs.itemsFile);
   const userRows = inputs.usersFile ? await loadUsers(inputs.usersFile) : [];
-  const queries: UserQuery[] = inputs.users.ids.map((id, u) => ({ userId: id, user: userRows[u] ?? null, history: recentHistoryIds(inputs, u) }));
+  const queries: UserQuery[] = inputs.users.ids.map((id, u) => ({ userId: id, user: userRows[u] ?? null, history: recentHistoryIds(inputs, u, historyWindow(manifest.userTower)) }));
   const out: EmbedRow[] = [];
   const workerStartMs: Record<number, number> = {};
   for (const threads of threadCounts) {

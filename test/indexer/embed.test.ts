@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Table, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embedCatalog, embedUsers } from '../../indexer/embedTables.js';
+import { embedCatalog, embedUsers, HISTORY_FOR_TOWER, historyWindow } from '../../indexer/embedTables.js';
 import { readIndexerInputs } from '../../indexer/inputs.js';
 import { TowerRunner } from '../../indexer/towerRunner.js';
 import { loadModel, type LoadedModel } from '../../models/model.js';
@@ -173,6 +173,16 @@ describe('user embedding from Arrow columns', () => {
     expect(bytesOf(fromArrow).equals(bytesOf(fromCsv))).toBe(true);
     // The store still gets every user's query, in order.
     expect(seen).toEqual(colInputs.users.ids);
+  });
+});
+
+describe('the history a user tower gets', () => {
+  it('is at least HISTORY_FOR_TOWER items, and the whole of a longer history input (a model trained on whole histories)', () => {
+    const spec = model.manifest.userTower;
+    const withHistory = (maxLength: number) => ({ ...spec, inputs: spec.inputs.map((i) => (i.kind === 'history' ? { ...i, maxLength } : i)) });
+    expect(spec.inputs.some((i) => i.kind === 'history')).toBe(true);
+    expect(historyWindow(withHistory(20))).toBe(HISTORY_FOR_TOWER);
+    expect(historyWindow(withHistory(1000))).toBe(1000);
   });
 });
 
