@@ -36,7 +36,7 @@ export function inThisThread(model: Pick<LoadedModel, 'embedEncoded'>): TowerExe
 
 const TOWER_WORKER = new URL('./workers/towerWorker.js', import.meta.url);
 
-/** Runs in a worker thread with `intraOpThreads` onnxruntime threads. */
+/** Runs in a worker thread, each tower's session with its own number of onnxruntime threads. */
 export class TowerRunner implements TowerExecutor {
   /** The worker has the next batch queued while this thread encodes another (and a spare for GC pauses). */
   readonly depth = 3;
@@ -57,8 +57,10 @@ export class TowerRunner implements TowerExecutor {
     worker.on('exit', (code) => this.die(new TwoTowerError('INTERNAL', `tower worker exited (code ${code})`)));
   }
 
-  static async start(model: LoadedModel, intraOpThreads: number): Promise<TowerRunner> {
-    const job: TowerWorkerJob = { kind: 'towers', modelDir: model.dir, device: model.device, intraOpThreads, fileHashes: { ...model.fileHashes } };
+  /** `intraOpThreads`: one count for both towers, or one per tower. */
+  static async start(model: LoadedModel, intraOpThreads: number | { item: number; user: number }): Promise<TowerRunner> {
+    const threads = typeof intraOpThreads === 'number' ? { item: intraOpThreads, user: intraOpThreads } : intraOpThreads;
+    const job: TowerWorkerJob = { kind: 'towers', modelDir: model.dir, device: model.device, intraOpThreads: threads, fileHashes: { ...model.fileHashes } };
     const worker = startWorker(TOWER_WORKER, job);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: TowerWorkerMessage) => {

@@ -57,7 +57,8 @@ export interface TowerWorkerJob {
   kind: 'towers';
   modelDir: string;
   device: 'cpu' | 'cuda';
-  intraOpThreads: number;
+  /** onnxruntime threads of each tower's session. */
+  intraOpThreads: { item: number; user: number };
   /** sha256 of each file as the main thread loaded it: a file changed since is refused. */
   fileHashes: Record<string, string>;
 }

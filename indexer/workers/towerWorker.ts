@@ -24,17 +24,17 @@ function failed(id: number | null, err: unknown): TowerWorkerMessage {
   return { type: 'failed', id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
 
-async function open(file: string): Promise<ort.InferenceSession> {
+async function open(file: string, threads: number): Promise<ort.InferenceSession> {
   const bytes = await readFile(join(job.modelDir, file));
   const hash = createHash('sha256').update(bytes).digest('hex');
   if (hash !== job.fileHashes[file]) throw new TwoTowerError('MODEL_CONTRACT', `${file}: changed since the model was loaded (sha256 ${hash.slice(0, 12)}…)`, { file });
-  return ort.InferenceSession.create(bytes, sessionOptions(job.device, job.intraOpThreads));
+  return ort.InferenceSession.create(bytes, sessionOptions(job.device, threads));
 }
 
 try {
   const manifest = await readModelManifest(job.modelDir);
   const specs = { item: manifest.itemTower, user: manifest.userTower };
-  const sessions = { item: await open(specs.item.file), user: await open(specs.user.file) };
+  const sessions = { item: await open(specs.item.file, job.intraOpThreads.item), user: await open(specs.user.file, job.intraOpThreads.user) };
   port.on('message', async (m: TowerRunRequest | { type: 'close' }) => {
     if (m.type === 'close') {
       await Promise.all([sessions.item.release(), sessions.user.release()]);
