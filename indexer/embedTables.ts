@@ -100,7 +100,7 @@ export function historyWindow(spec: TowerSpec): number {
 }
 
 /** The latest items of user u as ids, oldest first. */
-export function recentHistoryIds(inputs: IndexerInputs, u: number, limit = HISTORY_FOR_TOWER): string[] {
+export function recentHistoryIds(inputs: IndexerInputs, u: number, limit: number): string[] {
   const h = historyOf(inputs.histories, u);
   const from = Math.max(0, h.length - limit);
   const out = new Array<string>(h.length - from);

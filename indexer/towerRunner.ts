@@ -84,7 +84,7 @@ export class TowerRunner implements TowerExecutor {
     if (this.dead) return Promise.reject(this.dead);
     if (!(out.buffer instanceof SharedArrayBuffer) || out.byteOffset !== 0) throw new TwoTowerError('INTERNAL', 'TowerRunner writes into a whole SharedArrayBuffer matrix');
     const id = this.nextId++;
-    const req: TowerRunRequest = { type: 'run', id, tower, n, inputs: inputs.map((e) => ({ ...e })), out: out.buffer, offset };
+    const req: TowerRunRequest = { type: 'run', id, tower, n, inputs: inputs as TowerRunRequest['inputs'], out: out.buffer, offset };
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // The encoded arrays are this batch's own: moved to the worker, not copied.

@@ -86,7 +86,7 @@ export class ColumnEncoder {
     return this.spec.inputs.map((inp) => {
       switch (inp.kind) {
         case 'id':
-          return ids(inp.name, this.vocab(inp), this.opts.ids, at, n);
+          return { name: inp.name, dtype: 'int64', dims: [n], data: vocabIndices(this.vocab(inp), this.opts.ids, at, n) };
         case 'categorical':
           return { name: inp.name, dtype: 'int64', dims: [n], data: this.categorical(inp.vocab, utf8Column(batch, inp.column), n, where, inp.column) };
         case 'bag':
@@ -164,7 +164,7 @@ export class ColumnEncoder {
   private history(vocabName: string, at: number, n: number, H: number): Int32Array {
     const { histories, catalogIds } = this.opts;
     if (!histories || !catalogIds) throw new TwoTowerError('INTERNAL', 'a history input needs histories and catalog ids');
-    const map = (this.catalogVocab ??= catalogIds.length ? vocabIndices(this.vocab({ name: 'history', vocab: vocabName }), catalogIds) : new Int32Array(0));
+    const map = (this.catalogVocab ??= vocabIndices(this.vocab({ name: 'history', vocab: vocabName }), catalogIds));
     const window = this.opts.historyWindow ?? Infinity;
     const { offsets, items } = histories;
     const out = new Int32Array(n * H);
@@ -187,17 +187,11 @@ export class ColumnEncoder {
 
 const PIPE = 0x7c;
 
-/** Vocabulary indices of ids (strings already hashed by the IdIndex that holds them). */
-export function vocabIndices(v: Vocab, idList: readonly string[]): Int32Array {
-  const out = new Int32Array(idList.length);
-  for (let i = 0; i < idList.length; i++) out[i] = v.indexOf(idList[i]);
-  return out;
-}
-
-function ids(name: string, v: Vocab, all: readonly string[], at: number, n: number): EncodedInput {
+/** Vocabulary indices of idList[from, from + n) (strings already hashed by the IdIndex that holds them). */
+function vocabIndices(v: Vocab, idList: readonly string[], from = 0, n = idList.length - from): Int32Array {
   const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = v.indexOf(all[at + i]);
-  return { name, dtype: 'int64', dims: [n], data: out };
+  for (let i = 0; i < n; i++) out[i] = v.indexOf(idList[from + i]);
+  return out;
 }
 
 function numeric(inp: NumericInput, batch: RecordBatch | null, n: number): EncodedInput {

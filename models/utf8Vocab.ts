@@ -21,9 +21,10 @@ export class Utf8Vocab {
     this.indexOfEntry = new Int32Array(vocab.size);
     for (let i = 0; i < vocab.size; i++) {
       const b = utf8Bytes(vocab.values[i]);
-      // First occurrence wins, as in Vocab.
-      if (this.table.find(b, 0, b.length) >= 0) continue;
-      this.indexOfEntry[this.table.insert(b, 0, b.length)] = i + 1;
+      const before = this.table.size;
+      const e = this.table.insert(b, 0, b.length);
+      // First occurrence wins, as in Vocab: a repeated value keeps its first entry's index.
+      if (e === before) this.indexOfEntry[e] = i + 1;
     }
   }
 

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { embedCatalog, embedUsers, historyWindow, recentHistoryIds } from '../../indexer/embedTables.js';
-import { TowerRunner, type TowerExecutor } from '../../indexer/towerRunner.js';
+import { TowerRunner } from '../../indexer/towerRunner.js';
 import type { IndexerInputs } from '../../indexer/inputs.js';
 import { encodeItems, encodeUsers, toOrtFeeds } from '../../models/features.js';
 import { readModelManifest } from '../../models/manifest.js';
@@ -57,8 +57,7 @@ export async function benchEmbedding(inputs: IndexerInputs, modelDir: string, ba
     for (const batch of batches) {
       const rawItems = await repeat(runs, () => rawRate(itemSession, items.length, batch, (s, e) => encodeItems(manifest.itemTower, vocabs, items.slice(s, e))));
       const rawUsers = await repeat(runs, () => rawRate(userSession, queries.length, batch, (s, e) => encodeUsers(manifest.userTower, vocabs, queries.slice(s, e))));
-      for (const [runsOn, towers] of [['main thread', undefined], ['tower worker', runner]] as const) {
-        const executor: TowerExecutor | undefined = towers;
+      for (const [runsOn, executor] of [['main thread', undefined], ['tower worker', runner]] as const) {
         const pipe = await repeat(runs, () => measure(items.length, () => embedCatalog(inputs, model, batch, undefined, executor)));
         out.push(row('item', batch, threads, runsOn, pipe, rawItems));
         const pipeUsers = await repeat(runs, () => measure(queries.length, () => embedUsers(inputs, model, batch, undefined, undefined, executor)));
