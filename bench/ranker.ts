@@ -10,7 +10,7 @@
  *      the user tower and an HNSW search.
  *
  * Flags: --rates 500,1000,... --duration S --connections N --budget-ms MS --max-in-flight N
- *        --micro-batch --rebuild --skip-dynamic --dir CACHE (default .twotower/bench-ranker)
+ *        --micro-batch --scoring-in-thread --rebuild --skip-dynamic --dir CACHE (default .twotower/bench-ranker)
  *        --warm-s S --warm-rate R (after 3 s at 300/s, S seconds at R/s before measuring; default 8 at 800)
  */
 import os from 'node:os';
@@ -32,6 +32,8 @@ interface Args {
   rebuild: boolean;
   skipDynamic: boolean;
   microBatch: boolean;
+  /** Where the ranker scores: its scoring worker (the default) or the HTTP thread. */
+  scoring: 'worker' | 'thread';
   dir: string;
   /** Seconds at warmRate after the first 3 s at 300/s, before measuring. */
   warmS: number;
@@ -50,6 +52,7 @@ function parseArgs(argv: string[]): Args {
     budgetMs: Number(get('budget-ms') ?? 20),
     maxInFlight: Number(get('max-in-flight') ?? DEFAULT_MAX_IN_FLIGHT),
     microBatch: argv.includes('--micro-batch'),
+    scoring: argv.includes('--scoring-in-thread') ? 'thread' : 'worker',
     dir: get('dir') ?? BENCH_DIR,
     warmS: Number(get('warm-s') ?? 8),
     warmRate: Number(get('warm-rate') ?? 800),
@@ -168,7 +171,7 @@ const paths: Array<['static' | 'dynamic', string]> = [['static', 'ranker, precom
 if (!args.skipDynamic) paths.push(['dynamic', 'ranker, live tower + HNSW (dynamic)']);
 for (const [mode, label] of paths) {
   say(`starting the ranker (${mode})`);
-  const ranker = await startChild(path.join(here, 'rankerServer.js'), [version.store, mode, String(args.budgetMs), String(args.maxInFlight), args.microBatch ? 'batch' : 'nobatch']);
+  const ranker = await startChild(path.join(here, 'rankerServer.js'), [version.store, mode, String(args.budgetMs), String(args.maxInFlight), args.microBatch ? 'batch' : 'nobatch', args.scoring]);
   try {
     const url = `${ranker.url}/v1/rank`;
     await warm(url);
@@ -182,7 +185,7 @@ for (const [mode, label] of paths) {
 console.log(`\nranker benchmark: ${BENCH_PARAMS.items} items, ${BENCH_PARAMS.users} users, top-${BENCH_PARAMS.topK} precomputed; ` +
   `requests: known user, session of 5, k=20; ${args.durationS}s per rate, open loop over ${args.connections} connections ` +
   `(each server warmed 3 s at 300/s${args.warmS > 0 ? ` + ${args.warmS} s at ${args.warmRate}/s` : ''}); ` +
-  `budget ${args.budgetMs} ms, max in flight ${args.maxInFlight}, micro-batching ${args.microBatch ? 'on' : 'off'}\n`);
+  `budget ${args.budgetMs} ms, max in flight ${args.maxInFlight}, micro-batching ${args.microBatch ? 'on' : 'off'}, scoring in ${args.scoring === 'worker' ? 'the scoring worker' : 'the HTTP thread'}\n`);
 console.log(formatTable(rows));
 // This box may be shared: a load average above the core count means something else competed.
 console.log(`\n${os.cpus().length} cores; 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`);

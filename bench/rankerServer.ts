@@ -1,11 +1,12 @@
 /**
  * The ranker in a child process of the benchmark, so that the load generator and the service do
  * not share an event loop (on 2 cores, each gets one). Reports its URL over IPC, stops on SIGTERM.
- * argv: store, 'static' | 'dynamic', budgetMs, maxInFlight, 'batch' | 'nobatch'.
+ * argv: store, 'static' | 'dynamic', budgetMs, maxInFlight, 'batch' | 'nobatch', 'worker' | 'thread'
+ * (scoring in the scoring worker, the default, or on the HTTP thread).
  */
 import { serve } from '../ranker/serve.js';
 
-const [store, mode, budget, maxInFlight, batch] = process.argv.slice(2);
+const [store, mode, budget, maxInFlight, batch, scoring] = process.argv.slice(2);
 const server = await serve({
   store,
   port: 0,
@@ -16,6 +17,7 @@ const server = await serve({
   budgetMs: Number(budget),
   maxInFlight: Number(maxInFlight),
   ...(batch ? { microBatch: batch === 'batch' } : {}),
+  scoringWorker: scoring !== 'thread',
 });
 process.send?.({ url: server.url });
 process.once('SIGTERM', () => {

@@ -1,7 +1,7 @@
 /** sha256 of an input file in a worker thread (see workers/hashWorker.ts). */
 import { InputError } from '../shared/errors.js';
 import { runWorker } from './workers/runWorker.js';
-import { startWorker } from './workers/startWorker.js';
+import { startWorker } from '../shared/workers/startWorker.js';
 
 const HASH_WORKER = new URL('./workers/hashWorker.js', import.meta.url);
 

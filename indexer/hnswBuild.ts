@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Progress } from '../shared/log.js';
 import type { HnswBuildJob } from './workers/protocol.js';
 import { runWorker } from './workers/runWorker.js';
-import { startWorker } from './workers/startWorker.js';
+import { startWorker } from '../shared/workers/startWorker.js';
 
 export interface HnswParams {
   M: number;

@@ -8,7 +8,7 @@ import type { Progress } from '../shared/log.js';
 import { HNSW_WORKER, asShared, shardRanges } from './hnswBuild.js';
 import type { HnswQueryJob } from './workers/protocol.js';
 import { runWorker } from './workers/runWorker.js';
-import { startWorker } from './workers/startWorker.js';
+import { startWorker } from '../shared/workers/startWorker.js';
 
 export interface CandidateChunk {
   /** First user of the chunk. */

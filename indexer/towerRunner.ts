@@ -11,7 +11,7 @@ import type { EncodedInput } from '../models/features.js';
 import type { LoadedModel } from '../models/model.js';
 import { TwoTowerError } from '../shared/errors.js';
 import type { TowerRunRequest, TowerWorkerJob, TowerWorkerMessage } from './workers/protocol.js';
-import { startWorker } from './workers/startWorker.js';
+import { startWorker } from '../shared/workers/startWorker.js';
 
 export type Tower = 'item' | 'user';
 

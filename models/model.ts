@@ -12,7 +12,7 @@ import { TwoTowerError } from '../shared/errors.js';
 import { RANK_FEATURES } from '../shared/rankFeatures.js';
 import type { ItemRow } from '../shared/data/types.js';
 import { encodeItems, encodeUsers, toOrtFeeds, type EncodedInput } from './features.js';
-import { MANIFEST_FILE, readModelManifest, type ModelManifest, type ShapeDim, type TensorSpec, type TowerSpec } from './manifest.js';
+import { MANIFEST_FILE, readModelManifest, type ModelManifest, type RankerSpec, type ShapeDim, type TensorSpec, type TowerSpec } from './manifest.js';
 import { GraphBuilder } from './onnx/builder.js';
 import type { TwoTowerModel, UserQuery } from './types.js';
 import { parseVocabulary, type Vocab, type Vocabularies } from './vocab.js';
@@ -143,9 +143,7 @@ class OnnxTwoTowerModel implements LoadedModel {
     if (!Number.isInteger(n) || n < 0 || features.length !== n * F)
       throw new TwoTowerError('BAD_INPUT', `scoreRanker: ${n} rows of ${F} features need ${n * F} values, got ${features.length}`);
     if (n === 0) return new Float32Array(0);
-    const { input, output } = this.manifest.ranker;
-    const out = await this.rankerSession.run({ [input.name]: new ort.Tensor('float32', features, [n, F]) });
-    return takeFloats(out[output.name], n, this.manifest.ranker.file, output.name);
+    return runRankerSession(this.rankerSession, this.manifest.ranker, features, n);
   }
 
   async close(): Promise<void> {
@@ -200,6 +198,15 @@ class OnnxTwoTowerModel implements LoadedModel {
 export async function runTowerSession(session: ort.InferenceSession, spec: TowerSpec, values: number, inputs: readonly EncodedInput[]): Promise<Float32Array> {
   const out = await session.run(toOrtFeeds(inputs));
   return takeFloats(out[spec.output.name], values, spec.file, spec.output.name);
+}
+
+/**
+ * One ranker run over n rows of features (n × ranker.features.length, row-major); one score per
+ * row. Shared with the ranker's scoring worker, which holds its own session of the same file.
+ */
+export async function runRankerSession(session: ort.InferenceSession, spec: RankerSpec, features: Float32Array, n: number): Promise<Float32Array> {
+  const out = await session.run({ [spec.input.name]: new ort.Tensor('float32', features, [n, spec.features.length]) });
+  return takeFloats(out[spec.output.name], n, spec.file, spec.output.name);
 }
 
 function takeFloats(t: ort.OnnxValue | undefined, expected: number, file: string, name: string): Float32Array {

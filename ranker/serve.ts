@@ -11,6 +11,7 @@ import { loadVersion } from '../shared/store/loadVersion.js';
 import { resolveAdminToken } from './adminAuth.js';
 import { buildRankerApp, DEFAULT_BUDGET_MS, DEFAULT_MAX_IN_FLIGHT } from './app.js';
 import { redactPaths } from './httpErrors.js';
+import { attachScoringWorker } from './scoring/scoringWorkerClient.js';
 import type { RankerMetrics } from './metrics.js';
 import { VersionReloader, type ReloadOutcome } from './reloader.js';
 import { VersionHolder } from './versionHolder.js';
@@ -43,6 +44,11 @@ export interface ServeOptions {
   processMetrics?: boolean;
   /** Coalesce ranker and user-tower runs of requests arriving together. */
   microBatch?: boolean;
+  /**
+   * Score in a worker thread beside the HTTP thread (default true): features, the ranker run and
+   * the ordering leave the main thread, which the HTTP work alone keeps busy under load.
+   */
+  scoringWorker?: boolean;
 }
 
 export interface RunningRanker {
@@ -56,8 +62,26 @@ export interface RunningRanker {
   close(): Promise<void>;
 }
 
+/**
+ * Loads a version ready to be warmed: with its scoring worker attached when asked for (a worker
+ * that cannot start, such as one whose ranker file changed under it, refuses the version).
+ */
+async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean) {
+  const version = await loadVersion(store, id);
+  if (scoringWorker) {
+    try {
+      await attachScoringWorker(version);
+    } catch (err) {
+      await version.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return version;
+}
+
 export async function serve(opts: ServeOptions): Promise<RunningRanker> {
-  const first = await loadVersion(opts.store);
+  const scoringWorker = opts.scoringWorker ?? true;
+  const first = await loadServingVersion(opts.store, undefined, scoringWorker);
   const storeRoots = [opts.store, path.resolve(opts.store), await realpath(opts.store).catch(() => opts.store)];
   let app: FastifyInstance | undefined;
   let watcher: CurrentWatcher | undefined;
@@ -91,7 +115,7 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
     const activeReloader = new VersionReloader({
       store: opts.store,
       holder: versions,
-      load: (store, id) => loadVersion(store, id),
+      load: (store, id) => loadServingVersion(store, id, scoringWorker),
       warm: (v) => warmVersion(v, { warn: (obj, msg) => log.warn(obj, msg) }),
       log,
       onOutcome: (o) => {

@@ -1,15 +1,14 @@
 /**
  * One /v1/rank request through the chain: resolve → candidates → filter → features → score →
- * order. Every stage is timed; the timings travel back in the response.
+ * order, the last three in the version's scoring worker when it has one (scoreAndOrder.ts).
+ * Every stage is timed; the timings travel back in the response.
  */
 import { RANK_FEATURES, type RankFeatureName } from '../../shared/rankFeatures.js';
+import { scoringWorkerOf } from '../scoring/scoringWorkerClient.js';
 import { candidatesStage, type CandidatesOutput } from './candidates.js';
-import { LATE, remainingMs, withDeadline } from './deadline.js';
-import { featuresStage } from './features.js';
 import { filterStage } from './filter.js';
-import { orderStage } from './order.js';
 import { resolveStage, resolveUser, type ResolvedUser } from './resolve.js';
-import { scoreStage, type ScoreOutput } from './score.js';
+import { scoreAndOrderInThread, scoreAndOrderInWorker, type ScoreAndOrderInput } from './scoreAndOrder.js';
 import { servingContext } from './servingContext.js';
 import { runStage, runSyncStage } from './timing.js';
 import type { CandidateList, DegradedReason, PipelineContext, RankedItem, RankRequest, RankResult, StageTimings } from './types.js';
@@ -48,36 +47,35 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
     kept = runSyncStage(filterStage, { candidates, drop: candidates.drop }, timings);
   }
 
-  const n = kept.items.length;
-  const { features, computed } = runSyncStage(
-    featuresStage,
-    { version, context, candidates: kept, sessionItems: resolved.sessionItems },
-    timings,
-  );
-  // Scoring is the one stage worth abandoning: it is the costliest under load (onnxruntime's
-  // queue) and the only one whose absence still leaves a sensible answer, the retrieval order.
-  let scored: ScoreOutput | typeof LATE = LATE;
-  if (remainingMs(request.deadline) > 0) {
-    const score = microBatch ? context.scoreBatched : undefined;
-    scored = await withDeadline(runStage(scoreStage, { model: version.model, score, features, n, log }, timings), request.deadline);
-  }
-  const scores = scored === LATE ? null : scored.scores;
-  const order = runSyncStage(orderStage, { scores, n, k: request.k }, timings);
+  const scoring: ScoreAndOrderInput = {
+    version,
+    context,
+    log,
+    candidates: kept,
+    sessionItems: resolved.sessionItems,
+    k: request.k,
+    explain: request.explain ?? false,
+    deadline: request.deadline,
+    microBatch: microBatch ?? false,
+  };
+  const worker = scoringWorkerOf(version);
+  const ranked = worker ? await scoreAndOrderInWorker(scoring, worker, timings) : await scoreAndOrderInThread(scoring, timings);
 
-  const items = Array.from(order, (p): RankedItem => {
+  const { order, scores, features } = ranked;
+  const items = Array.from(order, (p, i): RankedItem => {
     const retrievalScore = kept.scores[p];
     const item: RankedItem = {
       itemId: version.itemIds[kept.items[p]],
-      score: scores ? scores[p] : retrievalScore,
+      score: scores ? scores[i] : retrievalScore,
       retrievalScore,
     };
-    if (request.explain) item.features = featureRow(computed, p);
+    if (features) item.features = featureRow(features, i);
     return item;
   });
 
   let degradedReason: DegradedReason | undefined;
   if (candidates.degraded) degradedReason = 'retrieval_failed';
-  else if (scored === LATE) degradedReason = 'deadline';
+  else if (ranked.late) degradedReason = 'deadline';
   else if (scores === null) degradedReason = 'ranker_failed';
 
   const { ignored } = resolved;
@@ -95,12 +93,12 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
   };
 }
 
-/** Row p of an n × RANK_FEATURES matrix, keyed by feature name. */
-function featureRow(computed: Float32Array, p: number): Record<RankFeatureName, number> {
+/** Row i of an m × RANK_FEATURES matrix, keyed by feature name. */
+function featureRow(rows: Float32Array, i: number): Record<RankFeatureName, number> {
   const F = RANK_FEATURES.length;
   const row = {} as Record<RankFeatureName, number>;
   RANK_FEATURES.forEach((name, f) => {
-    row[name] = computed[p * F + f];
+    row[name] = rows[i * F + f];
   });
   return row;
 }

@@ -82,6 +82,18 @@ export interface RankResult {
   ignored?: IgnoredIds;
 }
 
+/** The filtered candidates after scoring: what the response lists, in its order. */
+export interface Ranked {
+  /** Positions into the filtered candidates, best first, at most k. */
+  order: Int32Array;
+  /** The ranker score of each ordered position; null when answering in retrieval order. */
+  scores: Float32Array | null;
+  /** With explain: order.length × RANK_FEATURES.length, row-major; else null. */
+  features: Float32Array | null;
+  /** Scoring did not finish before the deadline. */
+  late: boolean;
+}
+
 export interface PipelineContext {
   version: LoadedVersion;
   log: PipelineLogger;

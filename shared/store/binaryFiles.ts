@@ -6,11 +6,15 @@ export async function writeFloat32File(file: string, data: Float32Array): Promis
   await fs.writeFile(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 }
 
-/** `name` is how messages call the file (default: its path). */
-export async function readFloat32File(file: string, expectedLength?: number, name = file): Promise<Float32Array> {
-  let buf: Buffer;
+/**
+ * `name` is how messages call the file (default: its path). `shared` reads it into a
+ * SharedArrayBuffer, so that worker threads can read the same memory without a copy (the
+ * ranker's scoring worker reads the item embeddings).
+ */
+export async function readFloat32File(file: string, expectedLength?: number, name = file, opts: { shared?: boolean } = {}): Promise<Float32Array> {
+  let buf: Uint8Array;
   try {
-    buf = await fs.readFile(file);
+    buf = opts.shared ? await readIntoShared(file) : await fs.readFile(file);
   } catch (err) {
     throw new TwoTowerError('STORE', `${name}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
@@ -23,6 +27,23 @@ export async function readFloat32File(file: string, expectedLength?: number, nam
     throw new TwoTowerError('STORE', `${name}: holds ${out.length} float32 values, expected ${expectedLength}`);
   }
   return out;
+}
+
+/** The whole file in a SharedArrayBuffer of its size. */
+async function readIntoShared(file: string): Promise<Uint8Array> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await handle.read(bytes, at, size - at, at);
+      if (bytesRead === 0) throw Object.assign(new Error(`short read at ${at} of ${size}`), { code: 'EIO' });
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function readJsonFile<T>(file: string): Promise<T> {

@@ -62,7 +62,7 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
     itemIndex.set(itemId, i);
   }
 
-  const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim, at('item_embeddings.f32'));
+  const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim, at('item_embeddings.f32'), { shared: true });
   const popularity = await readFloat32File(path.join(dir, 'popularity.f32'), n, at('popularity.f32'));
   const meta = await readStoreJson<{ categories: string[]; category: number[] }>(dir, 'item_meta.json', label);
   if (!meta || !Array.isArray(meta.categories) || !Array.isArray(meta.category) || meta.category.length !== n) {
@@ -107,6 +107,7 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
   }
   const openCandidates = candidates;
   const openUsers = users;
+  const cleanups: Array<() => Promise<void>> = [];
 
   return {
     id,
@@ -124,8 +125,16 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
     candidates: openCandidates,
     users: openUsers,
     model,
+    onClose(cleanup) {
+      cleanups.push(cleanup);
+    },
     async close() {
+      // What was attached may still be using the handles below (a worker mid-batch), so it goes
+      // first; its failure is reported after the version's own handles are closed all the same.
+      const attached = await Promise.allSettled(cleanups.splice(0).map((c) => c()));
       await Promise.all([openCandidates.close(), openUsers.close(), model.close()]);
+      const failed = attached.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
 }

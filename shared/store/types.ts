@@ -99,7 +99,10 @@ export interface LoadedVersion {
   itemIds: string[];
   itemIndex: Map<string, number>;
   dim: number;
-  /** items × dim, row-major, L2-normalised when the model's similarity is cosine. */
+  /**
+   * items × dim, row-major, L2-normalised when the model's similarity is cosine. Over a
+   * SharedArrayBuffer when loaded by loadVersion, so worker threads can read it without a copy.
+   */
   embeddings: Float32Array;
   /** Category index per item, -1 when the item has none. */
   itemCategory: Int32Array;
@@ -112,5 +115,10 @@ export interface LoadedVersion {
   candidates: CandidateStore;
   users: { get(userId: string): KnownUser | null };
   model: TwoTowerModel;
+  /**
+   * Registers cleanup of something a user of the version attached to it (the ranker's scoring
+   * worker), run by close() before the version's own handles are closed.
+   */
+  onClose(cleanup: () => Promise<void>): void;
   close(): Promise<void>;
 }

@@ -1,0 +1,55 @@
+/**
+ * Worker thread: the features → score → order part of /v1/rank for one version, so that the
+ * main thread, which the HTTP work alone keeps busy, only resolves ids, reads the candidates and
+ * writes the answer. The item embeddings are the version's own memory (a SharedArrayBuffer); the
+ * ranker is its own onnxruntime session of the same file, refused if its sha256 differs from what
+ * the main thread loaded.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { readModelManifest } from '../../models/manifest.js';
+import { runRankerSession, sessionOptions } from '../../models/model.js';
+import { TwoTowerError } from '../../shared/errors.js';
+import { packResults, unpackJobs, type FromWorker, type ScoringWorkerData, type ToWorker } from './protocol.js';
+import { scoreJobs } from './scoreJobs.js';
+
+const port = parentPort;
+if (!port) throw new Error('scoringWorker must run in a worker thread');
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const data = workerData as ScoringWorkerData;
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+try {
+  const manifest = await readModelManifest(data.modelDir);
+  const spec = manifest.ranker;
+  const bytes = await readFile(join(data.modelDir, spec.file));
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  if (hash !== data.fileHashes[spec.file]) throw new TwoTowerError('MODEL_CONTRACT', `${spec.file}: changed since the model was loaded (sha256 ${hash.slice(0, 12)}…)`, { file: spec.file });
+  // One thread: the ranker is small, and a pool of spinning threads would take the core the
+  // main thread and the clients need.
+  const session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', 1));
+  const run = (features: Float32Array, rows: number) => runRankerSession(session, spec, features, rows);
+  const width = spec.features.length;
+
+  port.on('message', async (m: ToWorker) => {
+    if (m.type === 'close') {
+      await session.release();
+      port.close();
+      return;
+    }
+    try {
+      const { results, runMs } = await scoreJobs(data.tables, unpackJobs(m.count, m.ints, m.floats), run, width);
+      const packed = packResults(results);
+      post({ type: 'scored', id: m.id, count: m.count, runMs, ...packed }, [packed.ints.buffer, packed.floats.buffer, packed.times.buffer] as ArrayBuffer[]);
+    } catch (err) {
+      post({ type: 'failed', id: m.id, message: errorText(err) });
+    }
+  });
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'failed', id: null, message: errorText(err) });
+}

@@ -1,0 +1,175 @@
+/**
+ * The main thread's side of the scoring worker: one worker per served version, attached to the
+ * version (it closes with it). Requests of one event-loop turn go to the worker as one message
+ * and come back as one; under load a turn holds several requests, so both the message cost and
+ * the ranker run's fixed cost are shared.
+ */
+import type { LoadedVersion } from '../../shared/store/types.js';
+import { TwoTowerError } from '../../shared/errors.js';
+import { startWorker } from '../../shared/workers/startWorker.js';
+import { servingContext } from '../pipeline/servingContext.js';
+import { packJobs, unpackResults, type FromWorker, type JobResult, type ScoreJob, type ScoringWorkerData } from './protocol.js';
+import type { Worker } from 'node:worker_threads';
+
+const SCORING_WORKER = new URL('./scoringWorker.js', import.meta.url);
+
+/** Jobs per message at most: past a few dozen requests a bigger batch saves nothing more. */
+const MAX_JOBS = 64;
+
+/** A job's result with the batch's ranker run time, which the job shared. */
+export type ScoredJob = JobResult & { runMs: number };
+
+interface Waiting {
+  job: ScoreJob;
+  resolve: (r: ScoredJob) => void;
+  reject: (e: Error) => void;
+}
+
+export class ScoringWorker {
+  #queue: Waiting[] = [];
+  readonly #inFlight = new Map<number, Waiting[]>();
+  #nextId = 0;
+  #dead: Error | null = null;
+  readonly #flush = () => this.#send();
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: FromWorker) => this.#onMessage(m));
+    worker.on('error', (err) => this.#die(err));
+    worker.on('exit', (code) => this.#die(new TwoTowerError('INTERNAL', `scoring worker exited (code ${code})`)));
+  }
+
+  static async start(version: LoadedVersion): Promise<ScoringWorker> {
+    const ctx = servingContext(version);
+    const { model } = version;
+    // Shared memory is read in place; anything else would be copied into the worker (a version
+    // not loaded by loadVersion, such as a test's).
+    const data: ScoringWorkerData = {
+      tables: {
+        embeddings: version.embeddings,
+        dim: version.dim,
+        popularity: version.popularity,
+        popularityFeature: ctx.popularityFeature,
+        logMaxPopularity: ctx.logMaxPopularity,
+        itemCategory: version.itemCategory,
+        featureColumns: ctx.featureColumns,
+      },
+      modelDir: model.dir,
+      fileHashes: { ...model.fileHashes },
+    };
+    const worker = startWorker(SCORING_WORKER, data);
+    let onMessage = (_m: FromWorker): void => {};
+    let onError = (_e: Error): void => {};
+    let onExit = (_code: number): void => {};
+    await new Promise<void>((resolve, reject) => {
+      onMessage = (m) => {
+        if (m.type === 'ready') resolve();
+        else reject(new TwoTowerError('MODEL_CONTRACT', `scoring worker of version ${version.id}: ${m.type === 'failed' ? m.message : `unexpected '${m.type}'`}`));
+      };
+      onError = reject;
+      onExit = (code) => reject(new TwoTowerError('INTERNAL', `scoring worker exited (code ${code}) while loading`));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    });
+    // Only these: Worker keeps listeners of its own, and without them it stops delivering messages.
+    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    return new ScoringWorker(worker);
+  }
+
+  /** Why the worker can no longer score (it crashed or was closed); null while it can. */
+  get dead(): Error | null {
+    return this.#dead;
+  }
+
+  /** Scores one request's candidates in the next batch; rejects when the batch or the worker fails. */
+  score(job: ScoreJob): Promise<ScoredJob> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    return new Promise<ScoredJob>((resolve, reject) => {
+      if (this.#queue.length === 0) setImmediate(this.#flush);
+      this.#queue.push({ job, resolve, reject });
+      if (this.#queue.length >= MAX_JOBS) this.#send();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    this.#dead = new TwoTowerError('INTERNAL', 'scoring worker closed');
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'close' });
+    // A worker stuck in a run is not waited for beyond this.
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+    this.#rejectAll(this.#dead);
+  }
+
+  #send(): void {
+    const batch = this.#queue;
+    if (batch.length === 0) return;
+    this.#queue = [];
+    if (this.#dead) {
+      for (const w of batch) w.reject(this.#dead);
+      return;
+    }
+    const id = this.#nextId++;
+    const { ints, floats } = packJobs(batch.map((w) => w.job));
+    this.#inFlight.set(id, batch);
+    this.worker.postMessage({ type: 'score', id, count: batch.length, ints, floats }, [ints.buffer, floats.buffer] as ArrayBuffer[]);
+  }
+
+  #onMessage(m: FromWorker): void {
+    if (m.type === 'ready') return;
+    const id = m.id;
+    if (id === null) {
+      // Only a failure outside any batch has no id: the worker cannot go on.
+      this.#die(new TwoTowerError('INTERNAL', `scoring worker: ${m.type === 'failed' ? m.message : 'message without an id'}`));
+      return;
+    }
+    const batch = this.#inFlight.get(id);
+    if (!batch) return;
+    this.#inFlight.delete(id);
+    if (m.type === 'failed') {
+      const err = new TwoTowerError('INTERNAL', `scoring worker: ${m.message}`);
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    const results = unpackResults(m.count, m.ints, m.floats, m.times, m.problems);
+    batch.forEach((w, i) => w.resolve({ ...results[i], runMs: m.runMs }));
+  }
+
+  #die(err: Error): void {
+    if (this.#dead) return;
+    this.#dead = err;
+    this.#rejectAll(err);
+    void this.worker.terminate();
+  }
+
+  #rejectAll(err: Error): void {
+    for (const w of this.#queue) w.reject(err);
+    this.#queue = [];
+    for (const batch of this.#inFlight.values()) for (const w of batch) w.reject(err);
+    this.#inFlight.clear();
+  }
+}
+
+const attached = new WeakMap<LoadedVersion, ScoringWorker>();
+
+/**
+ * Starts a scoring worker for `version` and attaches it: the pipeline then scores that version's
+ * requests in it, and closing the version closes it.
+ */
+export async function attachScoringWorker(version: LoadedVersion): Promise<ScoringWorker> {
+  const existing = attached.get(version);
+  if (existing && !existing.dead) return existing;
+  const worker = await ScoringWorker.start(version);
+  attached.set(version, worker);
+  version.onClose(() => worker.close());
+  return worker;
+}
+
+/** The worker scoring `version`'s requests, if one is attached and alive. */
+export function scoringWorkerOf(version: LoadedVersion): ScoringWorker | null {
+  const w = attached.get(version);
+  return w && !w.dead ? w : null;
+}
