@@ -226,11 +226,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-in-flight <n>', 'requests in flight past which /v1 routes shed load with 503 + Retry-After', intOption('max-in-flight'), 64)
     .option('--no-watch', 'do not follow CURRENT (reload only through POST /admin/reload)')
     .option('--micro-batch', 'coalesce ranker and user-tower runs of concurrent requests', false)
+    .option('--no-scoring-worker', 'score on the HTTP thread instead of in a worker thread beside it')
     .option('--quiet', 'no log at all (by default: startup, version swaps and errors, not each request)', false)
     .option('--request-log', 'also log every request (two lines each: costs about 15% of the CPU per request)', false)
     .addHelpText('after', '\nPOST /admin/reload needs the bearer token in $TWOTOWER_ADMIN_TOKEN; without it the admin route is closed.')
     .action(
-      action(async (o: { store: string; port: number; host: string; budgetMs: number; maxInFlight: number; watch: boolean; microBatch: boolean; quiet: boolean; requestLog: boolean }) => {
+      action(async (o: { store: string; port: number; host: string; budgetMs: number; maxInFlight: number; watch: boolean; microBatch: boolean; scoringWorker: boolean; quiet: boolean; requestLog: boolean }) => {
         const { serve } = await import('../../ranker/serve.js');
         const s = await serve({
           store: o.store,
@@ -240,6 +241,7 @@ export async function main(argv: string[]): Promise<number> {
           maxInFlight: o.maxInFlight,
           watch: o.watch,
           microBatch: o.microBatch,
+          scoringWorker: o.scoringWorker,
           logger: !o.quiet,
           requestLog: o.requestLog,
         });
