@@ -6,7 +6,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadVersion } from '../shared/store/loadVersion.js';
 import { resolveAdminToken } from './adminAuth.js';
 import { buildRankerApp, DEFAULT_BUDGET_MS, DEFAULT_MAX_IN_FLIGHT } from './app.js';
@@ -66,11 +66,11 @@ export interface RunningRanker {
  * Loads a version ready to be warmed: with its scoring worker attached when asked for (a worker
  * that cannot start, such as one whose ranker file changed under it, refuses the version).
  */
-async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean) {
+async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean, log: () => Pick<FastifyBaseLogger, 'error'> | undefined) {
   const version = await loadVersion(store, id);
   if (scoringWorker) {
     try {
-      await attachScoringWorker(version);
+      await attachScoringWorker(version, (err) => log()?.error({ err, version: version.id }, 'scoring worker stopped; this version now scores on the HTTP thread'));
     } catch (err) {
       await version.close().catch(() => undefined);
       throw err;
@@ -81,7 +81,10 @@ async function loadServingVersion(store: string, id: string | undefined, scoring
 
 export async function serve(opts: ServeOptions): Promise<RunningRanker> {
   const scoringWorker = opts.scoringWorker ?? true;
-  const first = await loadServingVersion(opts.store, undefined, scoringWorker);
+  // The app's logger exists only once the app does: a worker that died while the first version
+  // warmed would go unlogged (the version would still serve, scoring on the HTTP thread).
+  let appLog: FastifyBaseLogger | undefined;
+  const first = await loadServingVersion(opts.store, undefined, scoringWorker, () => appLog);
   const storeRoots = [opts.store, path.resolve(opts.store), await realpath(opts.store).catch(() => opts.store)];
   let app: FastifyInstance | undefined;
   let watcher: CurrentWatcher | undefined;
@@ -111,11 +114,12 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
     app = built.app;
     const running = app;
     const log = running.log;
+    appLog = log;
     const { metrics } = built;
     const activeReloader = new VersionReloader({
       store: opts.store,
       holder: versions,
-      load: (store, id) => loadServingVersion(store, id, scoringWorker),
+      load: (store, id) => loadServingVersion(store, id, scoringWorker, () => appLog),
       warm: (v) => warmVersion(v, { warn: (obj, msg) => log.warn(obj, msg) }),
       log,
       onOutcome: (o) => {
