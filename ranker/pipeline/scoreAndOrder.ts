@@ -7,6 +7,7 @@
  * absence still leaves a sensible answer, the retrieval order. A late or failed scoring answers
  * in that order (the caller marks the response degraded).
  */
+import { performance } from 'node:perf_hooks';
 import { RANK_FEATURES } from '../../shared/rankFeatures.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import type { ScoringWorker } from '../scoring/scoringWorkerClient.js';
@@ -53,30 +54,28 @@ export async function scoreAndOrderInWorker(inp: ScoreAndOrderInput, worker: Sco
   const { items, scores } = inp.candidates;
   if (items.length === 0) return { order: new Int32Array(0), scores: new Float32Array(0), features: inp.explain ? new Float32Array(0) : null, late: false };
   if (remainingMs(inp.deadline) <= 0) return inRetrievalOrder(inp, timings, true);
-  {
-    const t0 = performance.now();
-    const job = { items, scores, session: inp.sessionItems, k: inp.k, explain: inp.explain };
-    // A rejection (the worker or its ranker run failed) is answered like an in-thread failure.
-    const result = await withDeadline(
-      worker.score(job).catch((err: unknown) => {
-        inp.log.warn({ err }, 'ranker failed; answering in retrieval order');
-        return null;
-      }),
-      inp.deadline,
-    );
-    if (result !== LATE && result !== null) {
-      if (result.ok) {
-        // The worker timed its own features and order; the rest of the wait (the batch's ranker
-        // run, the messages, the queue) is what scoring cost this request.
-        timings.features = (timings.features ?? 0) + result.featuresMs;
-        timings.order = (timings.order ?? 0) + result.orderMs;
-        timings.score = (timings.score ?? 0) + Math.max(0, performance.now() - t0 - result.featuresMs - result.orderMs);
-        return { order: result.positions, scores: result.scores, features: result.features, late: false };
-      }
-      inp.log.warn({ problem: result.problem }, 'ranker gave unusable scores; answering in retrieval order');
-    }
-    return inRetrievalOrder(inp, timings, result === LATE);
+  const t0 = performance.now();
+  const job = { items, scores, session: inp.sessionItems, k: inp.k, explain: inp.explain };
+  // A rejection (the worker or its ranker run failed) is answered like an in-thread failure.
+  const result = await withDeadline(
+    worker.score(job).catch((err: unknown) => {
+      inp.log.warn({ err }, 'ranker failed; answering in retrieval order');
+      return null;
+    }),
+    inp.deadline,
+  );
+  if (result === LATE) return inRetrievalOrder(inp, timings, true);
+  if (result === null) return inRetrievalOrder(inp, timings, false);
+  if (!result.ok) {
+    inp.log.warn({ problem: result.problem }, 'ranker gave unusable scores; answering in retrieval order');
+    return inRetrievalOrder(inp, timings, false);
   }
+  // The worker timed its own features and order; the rest of the wait (the batch's ranker run,
+  // the messages, the queue) is what scoring cost this request.
+  timings.features = (timings.features ?? 0) + result.featuresMs;
+  timings.order = (timings.order ?? 0) + result.orderMs;
+  timings.score = (timings.score ?? 0) + Math.max(0, performance.now() - t0 - result.featuresMs - result.orderMs);
+  return { order: result.positions, scores: result.scores, features: result.features, late: false };
 }
 
 /** The fallback answer; with explain, its features are computed here. */
