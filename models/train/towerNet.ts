@@ -357,7 +357,7 @@ export class TowerNet {
       // Warm-up (as TensorFlow's num_updates): early on the average follows the weights closely,
       // so that a short run is not scored with weights still close to their random init.
       const n = this.ema.steps++;
-      const decay = Math.min(this.ema.decay, (1 + n) / (10 + n));
+      const decay = Math.min(this.ema.decay, (1 + n) / (this.ema.warmup + n));
       const copies = this.ema.copies;
       this.params().forEach((p, i) => {
         const e = copies[i];
@@ -366,16 +366,19 @@ export class TowerNet {
     }
   }
 
-  private ema: { decay: number; steps: number; copies: Float32Array[] } | null = null;
+  private ema: { decay: number; warmup: number; steps: number; copies: Float32Array[] } | null = null;
 
   /**
    * Keeps an exponential moving average of every parameter, updated after each step: the average
    * of the last ~1/(1-decay) steps' weights scores better than any one of them (it smooths the
    * noise of sampled inputs and targets, as an ensemble would, at no inference cost). The decay
-   * ramps up as min(decay, (1 + n) / (10 + n)) over the first steps.
+   * ramps up as min(decay, (1 + n) / (warmup + n)) after step n: until it reaches `decay` this is
+   * polynomial-decay averaging with η = warmup - 2 (Shamir & Zhang 2013), whose weights' mean age
+   * is about 1/warmup of the steps so far, however long the run (10: the last ~10%).
    */
-  enableEma(decay: number): void {
-    this.ema = { decay, steps: 0, copies: this.params().map((p) => p.slice()) };
+  enableEma(decay: number, warmup = 10): void {
+    if (!(warmup > 1)) throw new Error(`ema warm-up must be > 1, got ${warmup}`);
+    this.ema = { decay, warmup, steps: 0, copies: this.params().map((p) => p.slice()) };
   }
 
   /** Exchanges the live parameters with their moving averages (call twice to swap back). */

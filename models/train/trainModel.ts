@@ -50,6 +50,11 @@ export interface TrainOptions {
   targetPower?: number;
   /** Decay of an exponential moving average of the tower weights used for validation and the result (0: none). */
   ema?: number;
+  /**
+   * The average's decay after step n is min(ema, (1 + n) / (emaWarmup + n)): the smaller, the
+   * sooner it nears ema and the further back the average reaches (> 1).
+   */
+  emaWarmup?: number;
   /** Full objective: popularity boost β learned by training on logits minus β·log q(item). */
   popularityBoost?: number;
   /** Decoupled (AdamW) weight decay. */
@@ -103,6 +108,8 @@ export async function trainModel(
   const popularityBoost = nonNegative(opts.popularityBoost ?? def.popularityBoost, 'popularityBoost');
   const ema = opts.ema ?? def.ema;
   if (!(ema >= 0 && ema < 1)) throw new TwoTowerError('BAD_INPUT', `ema must be in [0, 1), got ${ema}`);
+  const emaWarmup = opts.emaWarmup ?? def.emaWarmup;
+  if (!(emaWarmup > 1)) throw new TwoTowerError('BAD_INPUT', `emaWarmup must be > 1, got ${emaWarmup}`);
   const targetShare = opts.targetShare ?? def.targetShare;
   if (!(targetShare > 0 && targetShare < 1)) throw new TwoTowerError('BAD_INPUT', `targetShare must be in (0, 1), got ${targetShare}`);
   const targetPower = opts.targetPower ?? def.targetPower;
@@ -139,6 +146,7 @@ export async function trainModel(
     targetWeighting: opts.targetWeighting,
     targetPower,
     ema,
+    emaWarmup,
     dim,
     width,
     hidden,
@@ -181,7 +189,7 @@ export async function trainModel(
     training: {
       params: {
         objective, dim, width, hidden, epochs, patience, lrPatience, batchSize, lr, temperature, maxHistory, historyMode,
-        similarity, historyPooling, weightDecay, popularityBoost, ema, targetShare, targetPower,
+        similarity, historyPooling, weightDecay, popularityBoost, ema, emaWarmup, targetShare, targetPower,
         ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
         ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
         ...(opts.inputTargets !== undefined ? { inputTargets: opts.inputTargets } : {}),

@@ -68,6 +68,8 @@ export interface TowerTrainOptions {
    * absent: no averaging; without validation users the live weights are kept).
    */
   ema?: number;
+  /** The average's decay after step n is min(ema, (1 + n) / (emaWarmup + n)) (default 10). */
+  emaWarmup?: number;
   /** Decoupled (AdamW) weight decay on every parameter (default 0). */
   weightDecay?: number;
   /** Full: users per batch (default 64). */
@@ -138,8 +140,8 @@ export async function trainTowers(d: PreparedData, o: TowerTrainOptions): Promis
   const objective = chooseObjective(d, o);
   const runner = objective === 'full' ? await userEpochs(d, itemNet, userNet, o, rng) : pairEpochs(d, itemNet, userNet, o, rng);
   if (o.ema) {
-    itemNet.enableEma(o.ema);
-    userNet.enableEma(o.ema);
+    itemNet.enableEma(o.ema, o.emaWarmup);
+    userNet.enableEma(o.ema, o.emaWarmup);
   }
   // Exchanges live and averaged weights: training always continues on the live ones.
   const swap = (): void => {

@@ -129,4 +129,25 @@ describe('weight moving average (ema)', () => {
     itemNet.swapEma();
     expect(itemNet.snapshot()).toEqual(live);
   });
+
+  it('a shorter warm-up keeps more of the earlier steps in the average (polynomial-decay averaging)', () => {
+    const { itemNet, backprop } = tinyCase();
+    const w0 = itemNet.snapshot();
+    itemNet.enableEma(0.999, 4); // decay after step n: min(0.999, (1 + n) / (4 + n))
+    backprop();
+    itemNet.step(0.01);
+    const w1 = itemNet.snapshot();
+    backprop();
+    itemNet.step(0.01);
+    const w2 = itemNet.snapshot();
+    itemNet.swapEma();
+    const avg = itemNet.snapshot();
+    // Step 0: decay 1/4, the average is w0 + 0.75 (w1 - w0); step 1: decay 2/5, it moves 60% of the way to w2.
+    for (let s = 0; s < w2.length; s++)
+      for (let j = 0; j < w2[s].length; j++) {
+        const a1 = w0[s][j] + 0.75 * (w1[s][j] - w0[s][j]);
+        expect(avg[s][j]).toBeCloseTo(a1 + 0.6 * (w2[s][j] - a1), 6);
+      }
+    expect(() => itemNet.enableEma(0.99, 1)).toThrow(/warm-up/);
+  });
 });
