@@ -10,6 +10,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadVersion } from '../shared/store/loadVersion.js';
 import { resolveAdminToken } from './adminAuth.js';
 import { buildRankerApp, DEFAULT_BUDGET_MS, DEFAULT_MAX_IN_FLIGHT } from './app.js';
+import { applyServerGcSettings } from './gcTuning.js';
 import { redactPaths } from './httpErrors.js';
 import { attachScoringWorker } from './scoring/scoringWorkerClient.js';
 import type { RankerMetrics } from './metrics.js';
@@ -80,6 +81,7 @@ async function loadServingVersion(store: string, id: string | undefined, scoring
 }
 
 export async function serve(opts: ServeOptions): Promise<RunningRanker> {
+  applyServerGcSettings();
   const scoringWorker = opts.scoringWorker ?? true;
   // The app's logger exists only once the app does: a worker that died while the first version
   // warmed would go unlogged (the version would still serve, scoring on the HTTP thread).
