@@ -11,7 +11,7 @@ import type { EncodedInput } from '../models/features.js';
 import type { LoadedModel } from '../models/model.js';
 import { TwoTowerError } from '../shared/errors.js';
 import type { TowerRunRequest, TowerWorkerJob, TowerWorkerMessage } from './workers/protocol.js';
-import { startWorker } from '../shared/workers/startWorker.js';
+import { startWorker, whenReady } from '../shared/workers/startWorker.js';
 
 export type Tower = 'item' | 'user';
 
@@ -62,21 +62,9 @@ export class TowerRunner implements TowerExecutor {
     const threads = typeof intraOpThreads === 'number' ? { item: intraOpThreads, user: intraOpThreads } : intraOpThreads;
     const job: TowerWorkerJob = { kind: 'towers', modelDir: model.dir, device: model.device, intraOpThreads: threads, fileHashes: { ...model.fileHashes } };
     const worker = startWorker(TOWER_WORKER, job);
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (m: TowerWorkerMessage) => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'failed') reject(m.code ? new TwoTowerError(m.code, m.message, m.details ?? {}) : new TwoTowerError('INTERNAL', `tower worker: ${m.message}`));
-        if (m.type === 'ready' || m.type === 'failed') worker.off('message', onMessage);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new TwoTowerError('INTERNAL', `tower worker exited (code ${code}) while loading`)));
-    }).catch(async (err) => {
-      await worker.terminate();
-      throw err;
-    });
-    worker.removeAllListeners('error');
-    worker.removeAllListeners('exit');
+    await whenReady<TowerWorkerMessage>(worker, 'tower worker', (m) =>
+      m.type === 'failed' && m.code ? new TwoTowerError(m.code, m.message, m.details ?? {}) : new TwoTowerError('INTERNAL', `tower worker: ${m.type === 'failed' ? m.message : `unexpected '${m.type}'`}`),
+    );
     return new TowerRunner(worker);
   }
 

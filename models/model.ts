@@ -201,6 +201,18 @@ export async function runTowerSession(session: ort.InferenceSession, spec: Tower
 }
 
 /**
+ * A session of `file` in model folder `dir`, for a worker thread holding its own sessions of a
+ * model the main thread loaded: refused (MODEL_CONTRACT) when the file's sha256 is not the one in
+ * `fileHashes`, that is, when it changed on disk since.
+ */
+export async function openCheckedSession(dir: string, file: string, fileHashes: Readonly<Record<string, string>>, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const bytes = await readFile(join(dir, file));
+  const hash = sha256(bytes);
+  if (hash !== fileHashes[file]) throw new TwoTowerError('MODEL_CONTRACT', `${file}: changed since the model was loaded (sha256 ${hash.slice(0, 12)}…)`, { file });
+  return ort.InferenceSession.create(bytes, options);
+}
+
+/**
  * One ranker run over n rows of features (n × ranker.features.length, row-major); one score per
  * row. Shared with the ranker's scoring worker, which holds its own session of the same file.
  */

@@ -4,13 +4,10 @@
  * whole run, so encoding and running overlap only on different threads; this thread also widens
  * the int32 indices to int64, which would otherwise be the main thread's work.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { readModelManifest } from '../../models/manifest.js';
-import { runTowerSession, sessionOptions } from '../../models/model.js';
+import { openCheckedSession, runTowerSession, sessionOptions } from '../../models/model.js';
 import { TwoTowerError } from '../../shared/errors.js';
 import type { TowerRunRequest, TowerWorkerJob, TowerWorkerMessage } from './protocol.js';
 
@@ -24,12 +21,8 @@ function failed(id: number | null, err: unknown): TowerWorkerMessage {
   return { type: 'failed', id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
 
-async function open(file: string, threads: number): Promise<ort.InferenceSession> {
-  const bytes = await readFile(join(job.modelDir, file));
-  const hash = createHash('sha256').update(bytes).digest('hex');
-  if (hash !== job.fileHashes[file]) throw new TwoTowerError('MODEL_CONTRACT', `${file}: changed since the model was loaded (sha256 ${hash.slice(0, 12)}…)`, { file });
-  return ort.InferenceSession.create(bytes, sessionOptions(job.device, threads));
-}
+const open = (file: string, threads: number): Promise<ort.InferenceSession> =>
+  openCheckedSession(job.modelDir, file, job.fileHashes, sessionOptions(job.device, threads));
 
 try {
   const manifest = await readModelManifest(job.modelDir);

@@ -5,14 +5,9 @@
  * ranker is its own onnxruntime session of the same file, refused if its sha256 differs from what
  * the main thread loaded.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
 import { readModelManifest } from '../../models/manifest.js';
-import { runRankerSession, sessionOptions } from '../../models/model.js';
-import { TwoTowerError } from '../../shared/errors.js';
+import { openCheckedSession, runRankerSession, sessionOptions } from '../../models/model.js';
 import { packResults, unpackJobs, type FromWorker, type ScoringWorkerData, type ToWorker } from './protocol.js';
 import { scoreJobs } from './scoreJobs.js';
 
@@ -26,12 +21,9 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 try {
   const manifest = await readModelManifest(data.modelDir);
   const spec = manifest.ranker;
-  const bytes = await readFile(join(data.modelDir, spec.file));
-  const hash = createHash('sha256').update(bytes).digest('hex');
-  if (hash !== data.fileHashes[spec.file]) throw new TwoTowerError('MODEL_CONTRACT', `${spec.file}: changed since the model was loaded (sha256 ${hash.slice(0, 12)}…)`, { file: spec.file });
   // One thread: the ranker is small, and a pool of spinning threads would take the core the
   // main thread and the clients need.
-  const session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', 1));
+  const session = await openCheckedSession(data.modelDir, spec.file, data.fileHashes, sessionOptions('cpu', 1));
   const run = (features: Float32Array, rows: number) => runRankerSession(session, spec, features, rows);
   const width = spec.features.length;
 

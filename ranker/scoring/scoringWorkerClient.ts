@@ -8,7 +8,7 @@
  */
 import type { LoadedVersion } from '../../shared/store/types.js';
 import { TwoTowerError } from '../../shared/errors.js';
-import { startWorker } from '../../shared/workers/startWorker.js';
+import { startWorker, whenReady } from '../../shared/workers/startWorker.js';
 import { servingContext } from '../pipeline/servingContext.js';
 import { packJobs, unpackResults, type FromWorker, type JobResult, type ScoreJob, type ScoringWorkerData } from './protocol.js';
 import type { Worker } from 'node:worker_threads';
@@ -65,23 +65,11 @@ export class ScoringWorker {
       fileHashes: { ...model.fileHashes },
     };
     const worker = startWorker(SCORING_WORKER, data);
-    let onMessage = (_m: FromWorker): void => {};
-    let onError = (_e: Error): void => {};
-    let onExit = (_code: number): void => {};
-    await new Promise<void>((resolve, reject) => {
-      onMessage = (m) => {
-        if (m.type === 'ready') resolve();
-        else reject(new TwoTowerError('MODEL_CONTRACT', `scoring worker of version ${version.id}: ${m.type === 'failed' ? m.message : `unexpected '${m.type}'`}`));
-      };
-      onError = reject;
-      onExit = (code) => reject(new TwoTowerError('INTERNAL', `scoring worker exited (code ${code}) while loading`));
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
-    });
-    // Only these: Worker keeps listeners of its own, and without them it stops delivering messages.
-    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    await whenReady<FromWorker>(
+      worker,
+      'scoring worker',
+      (m) => new TwoTowerError('MODEL_CONTRACT', `scoring worker of version ${version.id}: ${m.type === 'failed' ? m.message : `unexpected '${m.type}'`}`),
+    );
     return new ScoringWorker(worker, onDeath);
   }
 

@@ -18,6 +18,31 @@ export function startWorker(moduleUrl: URL, workerData: unknown): Worker {
   return new Worker(runnableScript(moduleUrl), { workerData });
 }
 
+/**
+ * Waits for a worker's first message: `{type: 'ready'}` resolves; any other message rejects
+ * with `refusal(message)`, as do an error or an exit (named after `what`), and the worker is then
+ * terminated. Only the listeners added here are removed afterwards: Worker keeps listeners of
+ * its own, and removing every listener stops it delivering messages.
+ */
+export async function whenReady<M extends { type: string }>(worker: Worker, what: string, refusal: (m: M) => Error): Promise<void> {
+  let onMessage = (_m: M): void => {};
+  let onError = (_e: Error): void => {};
+  let onExit = (_code: number): void => {};
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onMessage = (m) => (m.type === 'ready' ? resolve() : reject(refusal(m)));
+      onError = reject;
+      onExit = (code) => reject(new Error(`${what} exited (code ${code}) while loading`));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  } finally {
+    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  }
+}
+
 const bundled = new Map<string, string>();
 
 function runnableScript(moduleUrl: URL): string {
