@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { TwoTowerError } from '../errors.js';
 
 /** `moduleUrl`: the worker module as `new URL('./name.js', import.meta.url)` from a neighbour. */
 export function startWorker(moduleUrl: URL, workerData: unknown): Worker {
@@ -32,7 +33,7 @@ export async function whenReady<M extends { type: string }>(worker: Worker, what
     await new Promise<void>((resolve, reject) => {
       onMessage = (m) => (m.type === 'ready' ? resolve() : reject(refusal(m)));
       onError = reject;
-      onExit = (code) => reject(new Error(`${what} exited (code ${code}) while loading`));
+      onExit = (code) => reject(new TwoTowerError('INTERNAL', `${what} exited (code ${code}) while loading`));
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
   } catch (err) {
