@@ -8,6 +8,7 @@
  *                        | numeric · P                     (numeric, already standardised)
  *   h = relu(x·W1 + b1);  o = h·W2 + b2;  embedding = o / sqrt(Σ o² + L2_EPS)   (or o itself when the
  *   tower is not normalised: a 'dot' model's item tower, whose norm carries a per-item scale)
+ *   A seed ensemble of M such towers outputs [e_1 … e_M] / √M (dim M × member dim).
  * Ranker: score = relu(features·W1 + b1)·w2 + b2, output 'score' float32 [N] (a logit).
  *
  * The trainer's forward pass (models/train/towerNet.ts) computes exactly this, so the exported
@@ -51,51 +52,76 @@ export interface RankerWeights {
   b2: Float32Array;
 }
 
-export function buildTowerOnnx(spec: TowerSpec, w: TowerWeights, graphName: string): Uint8Array {
+/**
+ * One tower's graph; given several members (a seed ensemble, models/train/towerEnsemble.ts), each
+ * member's embedding is computed from the same inputs and the output is their concatenation times
+ * 1/√members, so that user · item is the mean of the members' similarities.
+ */
+export function buildTowerOnnx(spec: TowerSpec, w: TowerWeights | readonly TowerWeights[], graphName: string): Uint8Array {
+  const members: readonly TowerWeights[] = Array.isArray(w) ? w : [w as TowerWeights];
+  if (members.length === 0) throw new RangeError(`${graphName}: an ensemble needs at least one member`);
   const g = new GraphBuilder(graphName);
+  const consts: SharedConstants = {
+    axis1: g.int64Tensor('axis_1', [1], [1]),
+    axis2: g.int64Tensor('axis_2', [1], [2]),
+    zeroId: g.int64Tensor('zero_id', [], [0]),
+    one: g.floatTensor('one', [], [1]),
+  };
+  for (const inp of spec.inputs) g.input(inp.name, inp.dtype, inp.shape);
+  if (members.length === 1) {
+    // A single model keeps its weights' plain names (and the same bytes as before ensembles).
+    memberEmbedding(g, spec, members[0], consts, '', spec.output.name);
+  } else {
+    const parts = members.map((m, k) => memberEmbedding(g, spec, m, consts, `m${k}.`));
+    const scale = g.floatTensor('ensemble_scale', [], [1 / Math.sqrt(members.length)]);
+    g.op('Mul', [g.op('Concat', parts, { axis: 1 }), scale], {}, spec.output.name);
+  }
+  g.output(spec.output.name, 'float32', spec.output.shape);
+  return g.toBytes({ producer: 'twotower starter trainer', kind: graphName });
+}
+
+interface SharedConstants {
+  axis1: string;
+  axis2: string;
+  zeroId: string;
+  one: string;
+}
+
+/** Adds one member's tower (weights named with `prefix`) and returns its embedding's name. */
+function memberEmbedding(g: GraphBuilder, spec: TowerSpec, w: TowerWeights, c: SharedConstants, prefix: string, outName?: string): string {
   const E = w.width;
-  const axis1 = g.int64Tensor('axis_1', [1], [1]);
-  const axis2 = g.int64Tensor('axis_2', [1], [2]);
-  const zeroId = g.int64Tensor('zero_id', [], [0]);
-  const one = g.floatTensor('one', [], [1]);
   const parts: string[] = [];
   for (const inp of spec.inputs) {
-    g.input(inp.name, inp.dtype, inp.shape);
     if (inp.kind === 'numeric') {
-      const P = g.floatTensor(`${inp.name}.proj`, [inp.columns.length, E], need(w.projections, inp.name));
+      const P = g.floatTensor(`${prefix}${inp.name}.proj`, [inp.columns.length, E], need(w.projections, inp.name));
       parts.push(g.op('MatMul', [inp.name, P]));
       continue;
     }
     const table = need(w.tables, inp.name);
-    const T = g.floatTensor(`${inp.name}.table`, [table.length / E, E], table);
+    const T = g.floatTensor(`${prefix}${inp.name}.table`, [table.length / E, E], table);
     const gathered = g.op('Gather', [T, inp.name], { axis: 0 });
     if (inp.kind === 'id' || inp.kind === 'categorical') {
       parts.push(gathered);
       continue;
     }
     // Masked mean over the sequence axis; padding (id 0) neither adds nor counts.
-    const mask = g.op('Cast', [g.op('Greater', [inp.name, zeroId])], { to: 1 });
-    const masked = g.op('Mul', [gathered, g.op('Unsqueeze', [mask, axis2])]);
-    const sum = g.op('ReduceSum', [masked, axis1], { keepdims: 0 });
-    const count = g.op('Max', [g.op('ReduceSum', [mask, axis1], { keepdims: 1 }), one]);
+    const mask = g.op('Cast', [g.op('Greater', [inp.name, c.zeroId])], { to: 1 });
+    const masked = g.op('Mul', [gathered, g.op('Unsqueeze', [mask, c.axis2])]);
+    const sum = g.op('ReduceSum', [masked, c.axis1], { keepdims: 0 });
+    const count = g.op('Max', [g.op('ReduceSum', [mask, c.axis1], { keepdims: 1 }), c.one]);
     parts.push(g.op('Div', [sum, w.pooling?.[inp.name] === 'sqrtn' ? g.op('Sqrt', [count]) : count]));
   }
   const x = parts.length === 1 ? parts[0] : g.op('Sum', parts);
-  const W1 = g.floatTensor('w1', [E, w.hidden], w.w1);
-  const B1 = g.floatTensor('b1', [w.hidden], w.b1);
-  const W2 = g.floatTensor('w2', [w.hidden, w.dim], w.w2);
-  const B2 = g.floatTensor('b2', [w.dim], w.b2);
+  const W1 = g.floatTensor(`${prefix}w1`, [E, w.hidden], w.w1);
+  const B1 = g.floatTensor(`${prefix}b1`, [w.hidden], w.b1);
+  const W2 = g.floatTensor(`${prefix}w2`, [w.hidden, w.dim], w.w2);
+  const B2 = g.floatTensor(`${prefix}b2`, [w.dim], w.b2);
   const h = g.op('Relu', [g.op('Add', [g.op('MatMul', [x, W1]), B1])]);
-  if (w.normalize === false) {
-    g.op('Add', [g.op('MatMul', [h, W2]), B2], {}, spec.output.name);
-  } else {
-    const o = g.op('Add', [g.op('MatMul', [h, W2]), B2]);
-    const ss = g.op('ReduceSumSquare', [o], { axes: [1], keepdims: 1 });
-    const norm = g.op('Sqrt', [g.op('Add', [ss, g.floatTensor('l2_eps', [], [L2_EPS])])]);
-    g.op('Div', [o, norm], {}, spec.output.name);
-  }
-  g.output(spec.output.name, 'float32', spec.output.shape);
-  return g.toBytes({ producer: 'twotower starter trainer', kind: graphName });
+  if (w.normalize === false) return g.op('Add', [g.op('MatMul', [h, W2]), B2], {}, outName);
+  const o = g.op('Add', [g.op('MatMul', [h, W2]), B2]);
+  const ss = g.op('ReduceSumSquare', [o], { axes: [1], keepdims: 1 });
+  const norm = g.op('Sqrt', [g.op('Add', [ss, g.floatTensor(`${prefix}l2_eps`, [], [L2_EPS])])]);
+  return g.op('Div', [o, norm], {}, outName);
 }
 
 export function buildRankerOnnx(spec: RankerSpec, w: RankerWeights): Uint8Array {

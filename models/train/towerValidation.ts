@@ -4,9 +4,10 @@
  */
 import type { Random } from '../../shared/data/random.js';
 import type { PreparedData } from './dataset.js';
-import { topK as topKRow } from './retrieve.js';
+import { retrieveTopK, topK as topKRow } from './retrieve.js';
 import type { OnnxScorer } from './onnxScorer.js';
 import { batchBuffers, fillItemRows, fillUserRowsAt } from './towerInputs.js';
+import { embedAllItemsOf, embedUsersAtOf, ensembleDim, type TowerPair } from './towerEnsemble.js';
 import type { TowerNet } from './towerNet.js';
 
 export interface ValidationSet {
@@ -57,6 +58,26 @@ export async function evaluateRecallOnnx(d: PreparedData, itemNet: TowerNet, use
     }
   }
   return ks.map((k) => meanRecall(items, K, val, d, k));
+}
+
+/**
+ * evaluateRecallOnnx for a seed ensemble (towerEnsemble.ts): the members' embeddings side by side,
+ * scored by exact retrieval in the trainer's own code. Run once per training, not per epoch.
+ */
+export function evaluateRecallEnsemble(d: PreparedData, members: readonly TowerPair[], val: ValidationSet, ks: readonly number[]): number[] {
+  if (val.rows.length === 0) return ks.map(() => 0);
+  const K = Math.max(...ks);
+  const itemNets = members.map((m) => m.itemNet);
+  const h = d.heldOut;
+  const itemEmb = embedAllItemsOf(d, itemNets);
+  const userEmb = embedUsersAtOf(
+    d,
+    members.map((m) => m.userNet),
+    val.rows.map((r) => h.users[r]),
+    val.rows.map((r) => h.histEnd[r]),
+  );
+  const got = retrieveTopK(userEmb, val.rows.length, itemEmb, d.nItems, ensembleDim(itemNets), K, (i, mark, stamp) => markSeen(d, val.rows[i], mark, stamp));
+  return ks.map((k) => meanRecall(got.items, K, val, d, k));
 }
 
 /** Marks the items held-out row r has seen (its history and everything up to its targets). */

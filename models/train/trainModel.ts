@@ -4,10 +4,12 @@
  */
 import { TwoTowerError } from '../../shared/errors.js';
 import type { InteractionRow, ItemRow, UserRow } from '../../shared/data/types.js';
-import { prepareData } from './dataset.js';
+import { Random } from '../../shared/data/random.js';
+import { prepareData, type PreparedData } from './dataset.js';
 import { trainRanker } from './trainRanker.js';
 import { defaultsFor, resolveObjective } from './trainDefaults.js';
-import { trainTowers, type TowerObjective } from './trainTowers.js';
+import { trainTowers, type TowerObjective, type TowerTrainOptions, type TowerTrainResult } from './trainTowers.js';
+import { evaluateRecallEnsemble, validationSet } from './towerValidation.js';
 import { writeModelFolder } from './writeModel.js';
 
 export interface TrainOptions {
@@ -63,6 +65,12 @@ export interface TrainOptions {
   userIdDropout?: number;
   /** 'cosine' (default) or 'dot' (the item tower's output is not normalised). */
   similarity?: 'cosine' | 'dot';
+  /**
+   * Seed ensemble: train this many members alike, member m with seed + m, and export them as one
+   * model of dim × members (towerEnsemble.ts). Default 2 for the full objective with the 'others'
+   * history, else 1.
+   */
+  ensemble?: number;
   /** User tower history pooling: 'mean' (default) or 'sqrtn'. */
   historyPooling?: 'mean' | 'sqrtn';
   /**
@@ -116,6 +124,7 @@ export async function trainModel(
   if (!(targetPower >= 0 && targetPower <= 1)) throw new TwoTowerError('BAD_INPUT', `targetPower must be in [0, 1], got ${targetPower}`);
   const similarity = opts.similarity ?? 'cosine';
   const historyPooling = opts.historyPooling ?? 'mean';
+  const ensemble = positiveInt(opts.ensemble ?? def.ensemble, 'ensemble');
 
   const timingsMs: Record<string, number> = {};
   const t0 = performance.now();
@@ -131,7 +140,7 @@ export async function trainModel(
   log(`data: ${d.nItems} items, ${d.nUsers} users, ${d.seqItem.length} interactions (${d.trainPos.length} training pairs)`);
   if (d.trainPos.length < 2) throw new TwoTowerError('BAD_INPUT', 'interactions: fewer than 2 training pairs; there is nothing to train on');
 
-  const towers = await trainTowers(d, {
+  const towerOptions: TowerTrainOptions = {
     objective,
     historyMode,
     similarity,
@@ -160,10 +169,21 @@ export async function trainModel(
     itemIdDropout: 0.1,
     maxValidationUsers: scoringBudget(1e9, d.nItems * dim, 500, 5000),
     log,
-  });
+  };
+  // Members differ only by seed; member 0 is what a single model (ensemble 1) would be.
+  const members: TowerTrainResult[] = [];
+  for (let m = 0; m < ensemble; m++) {
+    if (ensemble > 1) log(`ensemble member ${m + 1}/${ensemble} (seed ${seed + m})`);
+    members.push(await trainTowers(d, { ...towerOptions, seed: seed + m }));
+  }
+  const towers = members[0];
+  const itemNets = members.map((m) => m.itemNet);
+  const userNets = members.map((m) => m.userNet);
+  const towerValidation =
+    ensemble === 1 ? towers.validation : ensembleValidation(d, members, towerOptions.maxValidationUsers, seed);
   lap('towers');
 
-  const ranker = trainRanker(d, towers.itemNet, towers.userNet, {
+  const ranker = trainRanker(d, itemNets, userNets, {
     hidden: 16,
     epochs: 20,
     patience: 4,
@@ -177,19 +197,20 @@ export async function trainModel(
   });
   lap('ranker');
 
-  const validation = { ...towers.validation, ...ranker.validation };
+  const validation = { ...towerValidation, ...ranker.validation };
   const manifest = await writeModelFolder(outDir, {
-    dim,
+    dim: dim * ensemble,
     itemSpec: d.itemSpec,
     userSpec: d.userSpec,
-    itemWeights: towers.itemNet.weights(),
-    userWeights: towers.userNet.weights(),
+    itemWeights: ensemble === 1 ? towers.itemNet.weights() : itemNets.map((n) => n.weights()),
+    userWeights: ensemble === 1 ? towers.userNet.weights() : userNets.map((n) => n.weights()),
     rankerWeights: ranker.net.weights(),
     vocabs: d.vocabs,
     training: {
       params: {
         objective, dim, width, hidden, epochs, patience, lrPatience, batchSize, lr, temperature, maxHistory, historyMode,
         similarity, historyPooling, weightDecay, popularityBoost, ema, emaWarmup, targetShare, targetPower,
+        ...(ensemble > 1 ? { ensemble } : {}),
         ...(opts.logQWeight !== undefined ? { logQWeight: opts.logQWeight } : {}),
         ...(opts.usersPerBatch !== undefined ? { usersPerBatch: opts.usersPerBatch } : {}),
         ...(opts.inputTargets !== undefined ? { inputTargets: opts.inputTargets } : {}),
@@ -198,6 +219,7 @@ export async function trainModel(
         ...(opts.protocol ? { protocol: opts.protocol.name, protocolSeed: opts.protocol.seed, trainFingerprint: opts.protocol.trainFingerprint } : {}),
       },
       seed,
+      // Member 0's epochs; the others' best epochs are in validation (member2.best_epoch, …).
       epochs: towers.epochs,
       bestEpoch: towers.bestEpoch,
       validation,
@@ -209,6 +231,27 @@ export async function trainModel(
   timingsMs.total = Math.round(performance.now() - t0);
   log(`model ${manifest.modelVersion} written to ${outDir} in ${timingsMs.total} ms`);
   return { modelVersion: manifest.modelVersion, timingsMs, validation };
+}
+
+/**
+ * The ensemble's validation recall, with each member's own figures beside it (member1.recall@10,
+ * member1.best_epoch, …) so that a report shows what averaging added.
+ */
+function ensembleValidation(d: PreparedData, members: readonly TowerTrainResult[], maxUsers: number, seed: number): Record<string, number> {
+  // The users member 0 validated on (trainTowers draws them the same way from its seed).
+  const val = validationSet(d, maxUsers, new Random(seed).fork(5));
+  const [r10, r50] = evaluateRecallEnsemble(d, members, val, [10, 50]);
+  const out: Record<string, number> = {
+    'recall@10': r10,
+    'recall@50': r50,
+    'popularity_recall@10': members[0].validation['popularity_recall@10'],
+    validation_users: val.rows.length,
+  };
+  members.forEach((m, k) => {
+    out[`member${k + 1}.recall@10`] = m.validation['recall@10'];
+    out[`member${k + 1}.best_epoch`] = m.bestEpoch;
+  });
+  return out;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { RankerWeights } from '../towers.js';
 import { ADAM_B1, ADAM_B2, ADAM_EPS, Adam, adamLr } from './dense.js';
 import type { PreparedData } from './dataset.js';
 import { retrieveTopK } from './retrieve.js';
-import { embedAllItems, embedUsersAt } from './towerInputs.js';
+import { embedAllItemsOf, embedUsersAtOf, ensembleDim } from './towerEnsemble.js';
 import { markSeen } from './towerValidation.js';
 import type { TowerNet } from './towerNet.js';
 
@@ -45,7 +45,10 @@ export interface RankerLists {
   user: Int32Array;
 }
 
-export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: RankerTrainOptions, rng: Random): RankerLists {
+/** itemNet and userNet: one model's towers, or a seed ensemble's members (towerEnsemble.ts). */
+export function buildRankerLists(d: PreparedData, itemNet: TowerNet | readonly TowerNet[], userNet: TowerNet | readonly TowerNet[], o: RankerTrainOptions, rng: Random): RankerLists {
+  const itemNets = asMembers(itemNet);
+  const userNets = asMembers(userNet);
   const h = d.heldOut;
   const rows = Array.from({ length: h.users.length }, (_, r) => r);
   if (rows.length > o.maxUsers) rng.shuffle(rows).length = o.maxUsers;
@@ -53,8 +56,8 @@ export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: To
   const nL = rows.length * o.listsPerUser;
   const N = Math.min(o.candidates, d.nItems);
   const F = RANK_FEATURES.length;
-  const itemEmb = embedAllItems(d, itemNet);
-  const D = itemNet.D;
+  const itemEmb = embedAllItemsOf(d, itemNets);
+  const D = ensembleDim(itemNets);
 
   // Held-out row of each list; its first target is the label, its other targets are left out of
   // the list (they are neither the label nor a fair negative).
@@ -66,7 +69,7 @@ export function buildRankerLists(d: PreparedData, itemNet: TowerNet, userNet: To
     const s = Math.min(rng.int(o.sessionMax + 1), end - d.userStart[uArr[l]]);
     sessionStart[l] = end - s;
   }
-  const userEmb = embedUsersAt(d, userNet, uArr, sessionStart);
+  const userEmb = embedUsersAtOf(d, userNets, uArr, sessionStart);
   const got = retrieveTopK(userEmb, nL, itemEmb, d.nItems, D, N, (l, mark, stamp) => {
     const r = rowOf[l];
     markSeen(d, r, mark, stamp);
@@ -163,7 +166,11 @@ export interface RankerTrainResult {
   validation: Record<string, number>;
 }
 
-export function trainRanker(d: PreparedData, itemNet: TowerNet, userNet: TowerNet, o: RankerTrainOptions): RankerTrainResult {
+function asMembers(net: TowerNet | readonly TowerNet[]): readonly TowerNet[] {
+  return Array.isArray(net) ? net : [net as TowerNet];
+}
+
+export function trainRanker(d: PreparedData, itemNet: TowerNet | readonly TowerNet[], userNet: TowerNet | readonly TowerNet[], o: RankerTrainOptions): RankerTrainResult {
   const rng = new Random(o.seed).fork(11);
   const lists = buildRankerLists(d, itemNet, userNet, o, rng.fork(1));
   const nL = lists.count.length;

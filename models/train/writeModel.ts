@@ -13,11 +13,13 @@ import type { Vocab } from '../vocab.js';
 import { RANKER_FILE } from './dataset.js';
 
 export interface ModelParts {
+  /** Embedding dimension of the exported towers (an ensemble's: its members' summed). */
   dim: number;
   itemSpec: TowerSpec;
   userSpec: TowerSpec;
-  itemWeights: TowerWeights;
-  userWeights: TowerWeights;
+  /** One model's towers, or a seed ensemble's members (models/train/towerEnsemble.ts). */
+  itemWeights: TowerWeights | readonly TowerWeights[];
+  userWeights: TowerWeights | readonly TowerWeights[];
   rankerWeights: RankerWeights;
   vocabs: ReadonlyMap<string, Vocab>;
   /** 'cosine' when both towers are L2-normalised (default), 'dot' otherwise. */
@@ -38,8 +40,12 @@ export function rankerSpec(): RankerSpec {
 export async function writeModelFolder(outDir: string, parts: ModelParts): Promise<ModelManifest> {
   const files = new Map<string, Uint8Array>();
   const ranker = rankerSpec();
-  files.set(parts.itemSpec.file, buildTowerOnnx(parts.itemSpec, parts.itemWeights, 'item_tower'));
-  files.set(parts.userSpec.file, buildTowerOnnx(parts.userSpec, parts.userWeights, 'user_tower'));
+  // The towers' output width is the exported embedding's (an ensemble's is its members' summed).
+  const withDim = (spec: TowerSpec): TowerSpec => ({ ...spec, output: { ...spec.output, shape: [spec.output.shape[0], parts.dim] } });
+  const itemSpec = withDim(parts.itemSpec);
+  const userSpec = withDim(parts.userSpec);
+  files.set(itemSpec.file, buildTowerOnnx(itemSpec, parts.itemWeights, 'item_tower'));
+  files.set(userSpec.file, buildTowerOnnx(userSpec, parts.userWeights, 'user_tower'));
   files.set(ranker.file, buildRankerOnnx(ranker, parts.rankerWeights));
   const vocabularies: Record<string, VocabRef> = {};
   for (const [name, vocab] of parts.vocabs) {
@@ -57,10 +63,10 @@ export async function writeModelFolder(outDir: string, parts: ModelParts): Promi
     modelVersion: 'm-' + h.digest('hex').slice(0, 12),
     createdAt: new Date().toISOString(),
     embeddingDim: parts.dim,
-    similarity: parts.similarity ?? (parts.itemWeights.normalize === false || parts.userWeights.normalize === false ? 'dot' : 'cosine'),
+    similarity: parts.similarity ?? ([parts.itemWeights, parts.userWeights].flat().some((w) => w.normalize === false) ? 'dot' : 'cosine'),
     vocabularies,
-    itemTower: parts.itemSpec,
-    userTower: parts.userSpec,
+    itemTower: itemSpec,
+    userTower: userSpec,
     ranker,
     ...(parts.training ? { training: parts.training } : {}),
   };

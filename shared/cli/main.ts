@@ -67,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--weight-decay <x>', 'decoupled weight decay', floatOption('weight-decay'))
     .option('--popularity-boost <x>', 'full objective: popularity boost learned by training on logits minus x·log q(item)', floatOption('popularity-boost'))
     .option('--ema <x>', 'decay of the moving average of the weights used for validation and the model (0: none)', floatOption('ema'))
+    .option('--ensemble <n>', "seed ensemble: train n members (seeds seed, seed+1, …) and export them as one model of n × dim (default: 2 for the full objective with the 'others' history, else 1)", intOption('ensemble'))
     .option('--seed <s>', 'random seed', intOption('seed'), 42)
     .addOption(new Option('--protocol <p>', "train on an evaluation protocol's training split (then `eval --model` checks it)").choices(['random', 'temporal']))
     .option('--protocol-seed <s>', 'protocol seed (random: default 2020)', intOption('protocol-seed'))
@@ -91,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
           weightDecay: o.weightDecay,
           popularityBoost: o.popularityBoost,
           ema: o.ema,
+          ensemble: o.ensemble,
           seed: o.seed,
           log,
         };
@@ -352,6 +354,7 @@ interface TrainCli {
   weightDecay?: number;
   popularityBoost?: number;
   ema?: number;
+  ensemble?: number;
   seed: number;
   protocol?: 'random' | 'temporal';
   protocolSeed?: number;
