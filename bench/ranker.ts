@@ -94,20 +94,13 @@ const rows: Row[] = [];
 async function openLoopRows(label: string, url: string, countDegraded: boolean, rates: number[], server: ChildServer): Promise<void> {
   for (const rate of rates) {
     const cpu0 = server.cpuSeconds();
-    let degraded = 0;
-    let ok = 0;
     const r = await runOpenLoop({
       url,
       rate,
       durationS: args.durationS,
       connections: args.connections,
       body: rankBody,
-      inspect: countDegraded
-        ? (body) => {
-            ok++;
-            if (body.includes('"degraded":true')) degraded++;
-          }
-        : undefined,
+      countContaining: countDegraded ? '"degraded":true' : undefined,
     });
     const row: Row = {
       path: label,
@@ -118,7 +111,7 @@ async function openLoopRows(label: string, url: string, countDegraded: boolean, 
       p99: percentile(r.latencies, 99),
       errors: r.errors,
       non2xx: r.non2xx,
-      degradedShare: countDegraded ? (ok ? degraded / ok : 0) : null,
+      degradedShare: countDegraded ? (r.latencies.length ? r.contained / r.latencies.length : 0) : null,
       cpuUs: ((server.cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed),
     };
     rows.push(row);

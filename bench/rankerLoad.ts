@@ -72,12 +72,11 @@ if (warmS > 0) await runOpenLoop({ url, rate: Number(get('warm-rate') ?? 800), d
 for (const rate of rates) {
   const cpu0 = cpuSeconds();
   const threads0 = showThreads ? threadCpu() : null;
-  let degraded = 0;
-  const r = await runOpenLoop({ url, rate, durationS, connections, body, inspect: (b) => void (b.includes('"degraded":true') && degraded++) });
+  const r = await runOpenLoop({ url, rate, durationS, connections, body, countContaining: '"degraded":true' });
   const cpuUs = ((cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed);
   console.log(
     `${mode} rate ${rate}: ${r.rps.toFixed(0)} rps, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms, ` +
-      `errors ${r.errors}, non-2xx ${r.non2xx}, degraded ${degraded}, server CPU ${cpuUs.toFixed(0)} us/req`,
+      `errors ${r.errors}, non-2xx ${r.non2xx}, degraded ${r.contained}, server CPU ${cpuUs.toFixed(0)} us/req`,
   );
   if (threads0) {
     const parts: string[] = [];
