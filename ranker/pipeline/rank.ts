@@ -90,6 +90,7 @@ export async function rank({ version, log, microBatch }: PipelineContext, reques
     modelVersion: version.model.modelVersion,
     timingsMs: timings,
     ...(anyIgnored ? { ignored } : {}),
+    ...(ranked.itemsJson !== null ? { itemsJson: ranked.itemsJson } : {}),
   };
 }
 

@@ -47,12 +47,13 @@ export async function scoreAndOrderInThread(inp: ScoreAndOrderInput, timings: St
     scores: all ? pick(all, order, 1) : null,
     features: inp.explain ? pick(computed, order, RANK_FEATURES.length) : null,
     late: scored === LATE,
+    itemsJson: null,
   };
 }
 
 export async function scoreAndOrderInWorker(inp: ScoreAndOrderInput, worker: ScoringWorker, timings: StageTimings): Promise<Ranked> {
   const { items, scores } = inp.candidates;
-  if (items.length === 0) return { order: new Int32Array(0), scores: new Float32Array(0), features: inp.explain ? new Float32Array(0) : null, late: false };
+  if (items.length === 0) return { order: new Int32Array(0), scores: new Float32Array(0), features: inp.explain ? new Float32Array(0) : null, late: false, itemsJson: null };
   if (remainingMs(inp.deadline) <= 0) return inRetrievalOrder(inp, timings, true);
   const t0 = performance.now();
   const job = { items, scores, session: inp.sessionItems, k: inp.k, explain: inp.explain };
@@ -75,7 +76,7 @@ export async function scoreAndOrderInWorker(inp: ScoreAndOrderInput, worker: Sco
   timings.features = (timings.features ?? 0) + result.featuresMs;
   timings.order = (timings.order ?? 0) + result.orderMs;
   timings.score = (timings.score ?? 0) + Math.max(0, performance.now() - t0 - result.featuresMs - result.orderMs);
-  return { order: result.positions, scores: result.scores, features: result.features, late: false };
+  return { order: result.positions, scores: result.scores, features: result.features, late: false, itemsJson: result.itemsJson };
 }
 
 /** The fallback answer; with explain, its features are computed here. */
@@ -86,7 +87,7 @@ function inRetrievalOrder(inp: ScoreAndOrderInput, timings: StageTimings, late: 
     const { computed } = runSyncStage(featuresStage, { version: inp.version, context: inp.context, candidates: inp.candidates, sessionItems: inp.sessionItems }, timings);
     features = pick(computed, order, RANK_FEATURES.length);
   }
-  return { order, scores: null, features, late };
+  return { order, scores: null, features, late, itemsJson: null };
 }
 
 /** Rows `order` of a row-major matrix `width` wide, in that order. */

@@ -80,6 +80,8 @@ export interface RankResult {
   modelVersion: string;
   timingsMs: StageTimings;
   ignored?: IgnoredIds;
+  /** `items` as JSON text, when the scoring worker wrote it (serializeRank.ts). */
+  itemsJson?: string;
 }
 
 /** The filtered candidates after scoring: what the response lists, in its order. */
@@ -92,6 +94,8 @@ export interface Ranked {
   features: Float32Array | null;
   /** Scoring did not finish before the deadline. */
   late: boolean;
+  /** The answer's items as JSON text, when the scoring worker wrote it; else null. */
+  itemsJson: string | null;
 }
 
 export interface PipelineContext {

@@ -28,6 +28,11 @@ export type JobResult =
       scores: Float32Array;
       /** With explain: positions.length × RANK_FEATURES.length, row-major; else null. */
       features: Float32Array | null;
+      /**
+       * Without explain: the answer's items as JSON text, written here so that the main thread,
+       * the busier one, does not format their numbers (serializeRank.ts); null with explain.
+       */
+      itemsJson: string | null;
       featuresMs: number;
       orderMs: number;
     }
@@ -43,6 +48,8 @@ export interface ScoringTables {
   itemCategory: Int32Array;
   /** The model's ranker columns as RANK_FEATURES columns; null when they are the same. */
   featureColumns: Int32Array | null;
+  /** Item id of each item index (copied into the worker once, to write answers' items). */
+  itemIds: readonly string[];
 }
 
 export interface ScoringWorkerData {
@@ -56,7 +63,17 @@ export type ToWorker = { type: 'score'; id: number; count: number; ints: Int32Ar
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'scored'; id: number; count: number; ints: Int32Array; floats: Float32Array; times: Float64Array; problems: (string | null)[] | null; runMs: number }
+  | {
+      type: 'scored';
+      id: number;
+      count: number;
+      ints: Int32Array;
+      floats: Float32Array;
+      times: Float64Array;
+      problems: (string | null)[] | null;
+      itemsJson: (string | null)[];
+      runMs: number;
+    }
   | { type: 'failed'; id: number | null; message: string };
 
 const JOB_HEADER = 4; // n, session length, k, explain
@@ -115,9 +132,16 @@ const WIDTH = RANK_FEATURES.length;
 
 /**
  * Results → ints [ok, m, hasFeatures, positions…]*, floats [scores…, features…]*, times
- * [featuresMs, orderMs]*, and the problems of the jobs that failed (null when none did).
+ * [featuresMs, orderMs]*, each job's items text (null when it has none), and the problems of the
+ * jobs that failed (null when none did).
  */
-export function packResults(results: readonly JobResult[]): { ints: Int32Array; floats: Float32Array; times: Float64Array; problems: (string | null)[] | null } {
+export function packResults(results: readonly JobResult[]): {
+  ints: Int32Array;
+  floats: Float32Array;
+  times: Float64Array;
+  problems: (string | null)[] | null;
+  itemsJson: (string | null)[];
+} {
   let nInts = 0;
   let nFloats = 0;
   for (const r of results) {
@@ -151,7 +175,7 @@ export function packResults(results: readonly JobResult[]): { ints: Int32Array; 
     times[2 * q] = r.featuresMs;
     times[2 * q + 1] = r.orderMs;
   });
-  return { ints, floats, times, problems };
+  return { ints, floats, times, problems, itemsJson: results.map((r) => (r.ok ? r.itemsJson : null)) };
 }
 
 /** The inverse of packResults; the results are views into the arrays. */
@@ -161,6 +185,7 @@ export function unpackResults(
   floats: Float32Array,
   times: Float64Array,
   problems: readonly (string | null)[] | null,
+  itemsJson: readonly (string | null)[],
 ): JobResult[] {
   const out: JobResult[] = [];
   let i = 0;
@@ -182,7 +207,7 @@ export function unpackResults(
       features = floats.subarray(f, f + m * WIDTH);
       f += m * WIDTH;
     }
-    out.push({ ok: true, positions, scores, features, featuresMs: times[2 * q], orderMs: times[2 * q + 1] });
+    out.push({ ok: true, positions, scores, features, itemsJson: itemsJson[q] ?? null, featuresMs: times[2 * q], orderMs: times[2 * q + 1] });
   }
   return out;
 }

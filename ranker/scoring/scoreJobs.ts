@@ -2,7 +2,7 @@
  * The features → score → order part of the pipeline for a batch of requests, as the scoring
  * worker runs it: every job's features with the same function training used, ONE ranker run over
  * all their rows (the run's fixed cost, about 20 us, is paid once per batch, not per request),
- * then each job's top k. The pieces are the in-thread pipeline's own (buildFeatures' column
+ * then each job's top k and, without explain, its items as the answer's JSON text. The pieces are the in-thread pipeline's own (buildFeatures' column
  * selection, checkScores, topByScore), so both paths give the same answer bit for bit.
  */
 import { performance } from 'node:perf_hooks';
@@ -10,6 +10,7 @@ import { computeRankFeatures, RANK_FEATURES } from '../../shared/rankFeatures.js
 import { selectColumns } from '../pipeline/features.js';
 import { topByScore } from '../pipeline/order.js';
 import { checkScores } from '../pipeline/score.js';
+import { serializeRankedItems } from '../serializeRank.js';
 import type { JobResult, ScoreJob, ScoringTables } from './protocol.js';
 
 export type RankerRun = (features: Float32Array, rows: number) => Promise<Float32Array>;
@@ -63,7 +64,8 @@ export async function scoreJobs(t: ScoringTables, jobs: readonly ScoreJob[], run
       features = new Float32Array(positions.length * F);
       for (let i = 0; i < positions.length; i++) features.set(computed[q].subarray(positions[i] * F, (positions[i] + 1) * F), i * F);
     }
-    return { ok: true, positions, scores: kept, features, featuresMs: featuresMs[q], orderMs: performance.now() - t0 };
+    const itemsJson = j.explain ? null : serializeRankedItems(t.itemIds, j.items, j.scores, positions, kept);
+    return { ok: true, positions, scores: kept, features, itemsJson, featuresMs: featuresMs[q], orderMs: performance.now() - t0 };
   });
   return { results, runMs };
 }

@@ -60,6 +60,8 @@ export class ScoringWorker {
         logMaxPopularity: ctx.logMaxPopularity,
         itemCategory: version.itemCategory,
         featureColumns: ctx.featureColumns,
+        // Copied once (about 30 MB for a million ids), so that the worker writes the answers' items.
+        itemIds: version.itemIds,
       },
       modelDir: model.dir,
       fileHashes: { ...model.fileHashes },
@@ -133,7 +135,7 @@ export class ScoringWorker {
       for (const w of batch) w.reject(err);
       return;
     }
-    const results = unpackResults(m.count, m.ints, m.floats, m.times, m.problems);
+    const results = unpackResults(m.count, m.ints, m.floats, m.times, m.problems, m.itemsJson);
     batch.forEach((w, i) => w.resolve({ ...results[i], runMs: m.runMs }));
   }
 

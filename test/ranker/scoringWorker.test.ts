@@ -13,6 +13,7 @@ import { scoreAndOrderInWorker } from '../../ranker/pipeline/scoreAndOrder.js';
 import { servingContext } from '../../ranker/pipeline/servingContext.js';
 import type { PipelineLogger, RankRequest, RankResult } from '../../ranker/pipeline/types.js';
 import { attachScoringWorker, scoringWorkerOf } from '../../ranker/scoring/scoringWorkerClient.js';
+import { serializeRankResponse } from '../../ranker/serializeRank.js';
 import { loadVersion } from '../../shared/store/loadVersion.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import { versionDir } from '../../shared/store/versionStore.js';
@@ -72,6 +73,12 @@ describe('scoring worker', () => {
       const there = await rank({ version: offloaded, log }, req);
       expect(answer(there)).toEqual(answer(here));
       expect(there.degraded).toBe(false);
+      // Without explain the worker also writes the items' JSON text: the response bytes are the same.
+      if (!req.explain && there.items.length > 0) expect(there.itemsJson).toBeDefined();
+      if (req.explain) expect(there.itemsJson).toBeUndefined();
+      expect(here.itemsJson).toBeUndefined();
+      const bytes = (r: RankResult) => serializeRankResponse({ ...r, timingsMs: {} }, 1);
+      expect(bytes(there)).toBe(bytes(here));
       sources.add(there.source);
       if (req.explain && there.items.length > 0) expect(there.items[0].features).toBeDefined();
     }

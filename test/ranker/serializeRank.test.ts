@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RankResult } from '../../ranker/pipeline/types.js';
 import { rankResponseSchema } from '../../ranker/schemas.js';
-import { serializeRankResponse } from '../../ranker/serializeRank.js';
+import { serializeRankedItems, serializeRankResponse } from '../../ranker/serializeRank.js';
 import { RANK_FEATURES } from '../../shared/rankFeatures.js';
 
 // The reference: Fastify's own schema serializer over the response schema, as the route used it.
@@ -63,6 +63,29 @@ describe('serializeRankResponse', () => {
       expect(ours).toBe(theirs.body);
     });
   }
+
+  // The scoring worker writes the items' text (serializeRankedItems) and the rest is written around
+  // it. Its values come from Float32Arrays, so only the cases whose values are float32 apply.
+  const isF32 = (x: number) => Object.is(Math.fround(x), x);
+  for (const [name, r] of cases.filter(([, c]) => c.items.every((it) => !it.features && isF32(it.score) && isF32(it.retrievalScore)))) {
+    it(`${name}, items written by the scoring worker: the same bytes`, async () => {
+      const ids = r.items.map((it) => it.itemId);
+      const candidates = Int32Array.from(ids, (_, i) => ids.length - 1 - i); // candidate p is item index p
+      const positions = Int32Array.from(ids, (_, i) => ids.length - 1 - i);
+      const retrieval = Float32Array.from(ids, (_, p) => r.items[ids.length - 1 - p].retrievalScore);
+      const scores = Float32Array.from(r.items, (it) => it.score);
+      const itemsJson = serializeRankedItems(ids, candidates, retrieval, positions, scores);
+      expect(itemsJson).not.toBeNull();
+      const tookMs = 1.25;
+      expect(serializeRankResponse({ ...r, itemsJson: itemsJson! }, tookMs)).toBe((await viaSchema(r, tookMs)).body);
+    });
+  }
+
+  it('serializeRankedItems leaves a NaN to the full serializer, which refuses it', () => {
+    expect(serializeRankedItems(['a'], Int32Array.of(0), Float32Array.of(0.5), Int32Array.of(0), Float32Array.of(NaN))).toBeNull();
+    expect(serializeRankedItems(['a'], Int32Array.of(0), Float32Array.of(NaN), Int32Array.of(0), Float32Array.of(1))).toBeNull();
+    expect(() => serializeRankResponse({ ...result(), itemsJson: '[]' }, NaN)).toThrow();
+  });
 
   it('a NaN fails, as it does in the schema serializer', async () => {
     const r = result({ items: [{ itemId: 'a', score: NaN, retrievalScore: 0 }] });
