@@ -115,6 +115,13 @@ describe('trainModel with an ensemble', () => {
     await trainModel(world, join(tmp, 'before'), { dim: 8, epochs: 1, seed: 3, objective: 'full', log });
     expect((await readModelManifest(join(tmp, 'before'))).embeddingDim).toBe(8);
   }, 60_000);
+
+  it('refuses a member count that is not a positive integer, naming the option', async () => {
+    const world = generateWorld({ items: 50, users: 20, seed: 7 });
+    for (const ensemble of [0, 1.5, -2]) {
+      await expect(trainModel(world, join(tmp, 'bad'), { dim: 4, epochs: 1, ensemble, log })).rejects.toThrow(/ensemble must be a positive integer/);
+    }
+  });
 });
 
 function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
