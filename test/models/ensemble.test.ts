@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWorld } from '../../shared/data/generate.js';
 import { readModelManifest } from '../../models/manifest.js';
 import { loadModel } from '../../models/model.js';
-import type { UserQuery } from '../../models/types.js';
 import { prepareData } from '../../models/train/dataset.js';
 import { concatMembers, embedAllItemsOf, embedUsersAtOf } from '../../models/train/towerEnsemble.js';
 import { trainModel } from '../../models/train/trainModel.js';
 import { trainRanker } from '../../models/train/trainRanker.js';
 import { embedAllItems, embedUsersAt, trainTowers } from '../../models/train/trainTowers.js';
 import { writeModelFolder } from '../../models/train/writeModel.js';
+import { fullHistoryQueries } from './userQueries.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -60,16 +60,7 @@ describe('an exported ensemble', () => {
       expect(theirs.length).toBe(d.nItems * 16);
       expect(maxAbsDiff(ours, theirs)).toBeLessThan(1e-4);
 
-      const itemIds = d.vocabs.get('items')!;
-      const users = Int32Array.from({ length: d.nUsers }, (_, u) => u);
-      const ends = users.map((u) => d.userStart[u + 1]);
-      const userRows = new Map(world.users.map((u) => [u.userId, u]));
-      const queries: UserQuery[] = Array.from(users, (u) => {
-        const id = d.vocabs.get('users')!.valueAt(u + 1)!;
-        const history: string[] = [];
-        for (let p = d.userStart[u]; p < ends[u]; p++) history.push(itemIds.valueAt(d.seqItem[p] + 1)!);
-        return { userId: id, user: userRows.get(id) ?? null, history };
-      });
+      const { users, ends, queries } = fullHistoryQueries(d, world);
       const theirsU = await model.embedUsers(queries);
       expect(maxAbsDiff(embedUsersAtOf(d, userNets, users, ends), theirsU)).toBeLessThan(1e-4);
 

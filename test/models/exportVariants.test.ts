@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWorld } from '../../shared/data/generate.js';
 import { loadModel } from '../../models/model.js';
-import type { UserQuery } from '../../models/types.js';
 import { prepareData } from '../../models/train/dataset.js';
 import { trainRanker } from '../../models/train/trainRanker.js';
 import { embedAllItems, embedUsersAt, trainTowers } from '../../models/train/trainTowers.js';
 import { writeModelFolder } from '../../models/train/writeModel.js';
+import { fullHistoryQueries } from './userQueries.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -50,17 +50,8 @@ describe('export parity of the full-softmax variants', () => {
       // Not normalised: the item norms differ from 1.
       expect(Math.abs(norm(theirs.subarray(0, 8)) - 1)).toBeGreaterThan(1e-3);
 
-      const itemIds = d.vocabs.get('items')!;
-      const users = Int32Array.from({ length: d.nUsers }, (_, u) => u);
-      const ends = users.map((u) => d.userStart[u + 1]);
+      const { users, ends, queries } = fullHistoryQueries(d, world);
       const oursU = embedUsersAt(d, towers.userNet, users, ends);
-      const rows = new Map(world.users.map((u) => [u.userId, u]));
-      const queries: UserQuery[] = Array.from(users, (u) => {
-        const id = d.vocabs.get('users')!.valueAt(u + 1)!;
-        const history: string[] = [];
-        for (let p = d.userStart[u]; p < ends[u]; p++) history.push(itemIds.valueAt(d.seqItem[p] + 1)!);
-        return { userId: id, user: rows.get(id) ?? null, history };
-      });
       expect(maxAbsDiff(oursU, await model.embedUsers(queries))).toBeLessThan(1e-4);
     } finally {
       await model.close();

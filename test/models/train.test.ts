@@ -13,6 +13,7 @@ import { trainModel, type TrainResult } from '../../models/train/trainModel.js';
 import { trainRanker } from '../../models/train/trainRanker.js';
 import { embedAllItems, embedUsersAt, trainTowers } from '../../models/train/trainTowers.js';
 import { writeModelFolder } from '../../models/train/writeModel.js';
+import { fullHistoryQueries } from './userQueries.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -157,17 +158,8 @@ describe('export parity: onnxruntime computes what the trainer computes', () => 
       expect(maxAbsDiff(ours, theirs)).toBeLessThan(1e-4);
 
       // Users with their full history (longer than maxHistory for most, so truncation is exercised).
-      const itemIds = d.vocabs.get('items')!;
-      const users = Int32Array.from({ length: d.nUsers }, (_, u) => u);
-      const ends = users.map((u) => d.userStart[u + 1]);
+      const { users, ends, queries } = fullHistoryQueries(d, world);
       const oursU = embedUsersAt(d, towers.userNet, users, ends);
-      const userRows = new Map(world.users.map((u) => [u.userId, u]));
-      const queries: UserQuery[] = Array.from(users, (u) => {
-        const id = d.vocabs.get('users')!.valueAt(u + 1)!;
-        const history: string[] = [];
-        for (let p = d.userStart[u]; p < ends[u]; p++) history.push(itemIds.valueAt(d.seqItem[p] + 1)!);
-        return { userId: id, user: userRows.get(id) ?? null, history };
-      });
       const theirsU = await model.embedUsers(queries);
       expect(maxAbsDiff(oursU, theirsU)).toBeLessThan(1e-4);
 
