@@ -2,8 +2,9 @@
  * The features → score → order part of the pipeline for a batch of requests, as the scoring
  * worker runs it: every job's features with the same function training used, ONE ranker run over
  * all their rows (the run's fixed cost, about 20 us, is paid once per batch, not per request),
- * then each job's top k and, without explain, its items as the answer's JSON text. The pieces are the in-thread pipeline's own (buildFeatures' column
- * selection, checkScores, topByScore), so both paths give the same answer bit for bit.
+ * then each job's top k and, without explain, its items as the answer's JSON text. The pieces
+ * are the in-thread pipeline's own (buildFeatures' column selection, checkScores, topByScore), so
+ * both paths give the same answer bit for bit.
  */
 import { performance } from 'node:perf_hooks';
 import { computeRankFeatures, RANK_FEATURES } from '../../shared/rankFeatures.js';
