@@ -36,6 +36,8 @@ export class RankerMetrics {
   readonly #degraded: Counter<'reason'>;
   readonly #shed: Counter<'route'>;
   readonly #versionLoads: Counter<'outcome'>;
+  readonly #scoringBatchSeconds: Histogram;
+  readonly #scoringBatchJobs: Histogram;
 
   constructor(opts: RankerMetricsOptions) {
     const registers = [this.registry];
@@ -69,6 +71,20 @@ export class RankerMetrics {
       name: 'twotower_shed_total',
       help: 'Requests refused with 503 because too many were in flight',
       labelNames: ['route'],
+      registers,
+    });
+    // The scoring worker's batches: where a latency tail comes from when the HTTP thread is idle
+    // (a slow or late worker) and how well concurrent requests share a ranker run.
+    this.#scoringBatchSeconds = new Histogram({
+      name: 'twotower_scoring_batch_seconds',
+      help: 'Round trip of a batch through the scoring worker, from sending it to its answer',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#scoringBatchJobs = new Histogram({
+      name: 'twotower_scoring_batch_requests',
+      help: 'Requests per batch sent to the scoring worker',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers,
     });
     this.#versionLoads = new Counter({
@@ -141,6 +157,11 @@ export class RankerMetrics {
       this.#requestChildren.set(key, child);
     }
     child.observe(seconds);
+  }
+
+  observeScoringBatch(requests: number, seconds: number): void {
+    this.#scoringBatchJobs.observe(requests);
+    this.#scoringBatchSeconds.observe(seconds);
   }
 
   countShed(route: string): void {

@@ -63,15 +63,22 @@ export interface RunningRanker {
   close(): Promise<void>;
 }
 
+/** The app's logger and metrics, once the app exists (the first version loads before it). */
+type AppParts = () => { log?: Pick<FastifyBaseLogger, 'error'>; metrics?: RankerMetrics };
+
 /**
  * Loads a version ready to be warmed: with its scoring worker attached when asked for (a worker
  * that cannot start, such as one whose ranker file changed under it, refuses the version).
  */
-async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean, log: () => Pick<FastifyBaseLogger, 'error'> | undefined) {
+async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean, app: AppParts) {
   const version = await loadVersion(store, id);
   if (scoringWorker) {
     try {
-      await attachScoringWorker(version, (err) => log()?.error({ err, version: version.id }, 'scoring worker stopped; this version now scores on the HTTP thread'));
+      await attachScoringWorker(
+        version,
+        (err) => app().log?.error({ err, version: version.id }, 'scoring worker stopped; this version now scores on the HTTP thread'),
+        (requests, seconds) => app().metrics?.observeScoringBatch(requests, seconds),
+      );
     } catch (err) {
       await version.close().catch(() => undefined);
       throw err;
@@ -86,7 +93,9 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
   // The app's logger exists only once the app does: a worker that died while the first version
   // warmed would go unlogged (the version would still serve, scoring on the HTTP thread).
   let appLog: FastifyBaseLogger | undefined;
-  const first = await loadServingVersion(opts.store, undefined, scoringWorker, () => appLog);
+  let appMetrics: RankerMetrics | undefined;
+  const appParts: AppParts = () => ({ log: appLog, metrics: appMetrics });
+  const first = await loadServingVersion(opts.store, undefined, scoringWorker, appParts);
   const storeRoots = [opts.store, path.resolve(opts.store), await realpath(opts.store).catch(() => opts.store)];
   let app: FastifyInstance | undefined;
   let watcher: CurrentWatcher | undefined;
@@ -118,10 +127,11 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
     const log = running.log;
     appLog = log;
     const { metrics } = built;
+    appMetrics = metrics;
     const activeReloader = new VersionReloader({
       store: opts.store,
       holder: versions,
-      load: (store, id) => loadServingVersion(store, id, scoringWorker, () => appLog),
+      load: (store, id) => loadServingVersion(store, id, scoringWorker, appParts),
       warm: (v) => warmVersion(v, { warn: (obj, msg) => log.warn(obj, msg) }),
       log,
       onOutcome: (o) => {

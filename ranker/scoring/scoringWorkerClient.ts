@@ -6,6 +6,7 @@
  * turn); under load batches grow by themselves, so the message cost (a postMessage and the
  * worker's wake-up cost the main thread about 15 us) and the ranker run's fixed cost are shared.
  */
+import { performance } from 'node:perf_hooks';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import { TwoTowerError } from '../../shared/errors.js';
 import { startWorker, whenReady } from '../../shared/workers/startWorker.js';
@@ -27,9 +28,12 @@ interface Waiting {
   reject: (e: Error) => void;
 }
 
+/** Hears of every answered batch: its size and its round trip in seconds (metrics). */
+export type BatchObserver = (requests: number, seconds: number) => void;
+
 export class ScoringWorker {
   #queue: Waiting[] = [];
-  readonly #inFlight = new Map<number, Waiting[]>();
+  readonly #inFlight = new Map<number, { batch: Waiting[]; sentAt: number }>();
   #nextId = 0;
   /** A batch is with the worker; the queue waits for its answer. */
   #busy = false;
@@ -39,6 +43,7 @@ export class ScoringWorker {
   private constructor(
     private readonly worker: Worker,
     private readonly onDeath: (err: Error) => void,
+    private readonly onBatch: BatchObserver,
   ) {
     worker.on('message', (m: FromWorker) => this.#onMessage(m));
     worker.on('error', (err) => this.#die(err));
@@ -46,7 +51,7 @@ export class ScoringWorker {
   }
 
   /** `onDeath` hears of a worker that stopped other than by close() (the version then scores in-thread). */
-  static async start(version: LoadedVersion, onDeath: (err: Error) => void = () => {}): Promise<ScoringWorker> {
+  static async start(version: LoadedVersion, onDeath: (err: Error) => void = () => {}, onBatch: BatchObserver = () => {}): Promise<ScoringWorker> {
     const ctx = servingContext(version);
     const { model } = version;
     // Shared memory is read in place; anything else would be copied into the worker (a version
@@ -72,7 +77,7 @@ export class ScoringWorker {
       'scoring worker',
       (m) => new TwoTowerError('MODEL_CONTRACT', `scoring worker of version ${version.id}: ${m.type === 'failed' ? m.message : `unexpected '${m.type}'`}`),
     );
-    return new ScoringWorker(worker, onDeath);
+    return new ScoringWorker(worker, onDeath, onBatch);
   }
 
   /** Why the worker can no longer score (it crashed or was closed); null while it can. */
@@ -111,7 +116,7 @@ export class ScoringWorker {
     }
     const id = this.#nextId++;
     const { ints, floats } = packJobs(batch.map((w) => w.job));
-    this.#inFlight.set(id, batch);
+    this.#inFlight.set(id, { batch, sentAt: performance.now() });
     this.#busy = true;
     this.worker.postMessage({ type: 'score', id, count: batch.length, ints, floats }, [ints.buffer, floats.buffer] as ArrayBuffer[]);
   }
@@ -124,9 +129,11 @@ export class ScoringWorker {
       this.#die(new TwoTowerError('INTERNAL', `scoring worker: ${m.type === 'failed' ? m.message : 'message without an id'}`));
       return;
     }
-    const batch = this.#inFlight.get(id);
-    if (!batch) return;
+    const sent = this.#inFlight.get(id);
+    if (!sent) return;
     this.#inFlight.delete(id);
+    const { batch } = sent;
+    this.onBatch(batch.length, (performance.now() - sent.sentAt) / 1000);
     this.#busy = false;
     // What queued meanwhile goes at once: the worker is free, and waiting a turn would only add latency.
     this.#send();
@@ -150,7 +157,7 @@ export class ScoringWorker {
   #rejectAll(err: Error): void {
     for (const w of this.#queue) w.reject(err);
     this.#queue = [];
-    for (const batch of this.#inFlight.values()) for (const w of batch) w.reject(err);
+    for (const { batch } of this.#inFlight.values()) for (const w of batch) w.reject(err);
     this.#inFlight.clear();
   }
 }
@@ -161,10 +168,10 @@ const attached = new WeakMap<LoadedVersion, ScoringWorker>();
  * Starts a scoring worker for `version` and attaches it: the pipeline then scores that version's
  * requests in it, and closing the version closes it.
  */
-export async function attachScoringWorker(version: LoadedVersion, onDeath?: (err: Error) => void): Promise<ScoringWorker> {
+export async function attachScoringWorker(version: LoadedVersion, onDeath?: (err: Error) => void, onBatch?: BatchObserver): Promise<ScoringWorker> {
   const existing = attached.get(version);
   if (existing && !existing.dead) return existing;
-  const worker = await ScoringWorker.start(version, onDeath);
+  const worker = await ScoringWorker.start(version, onDeath, onBatch);
   attached.set(version, worker);
   version.onClose(() => worker.close());
   return worker;

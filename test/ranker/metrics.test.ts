@@ -19,6 +19,13 @@ describe('RankerMetrics', () => {
     expect(text).toContain('twotower_rank_stage_seconds_bucket{le="0.00005",stage="resolve"} 3');
     expect(text).toContain('twotower_http_request_seconds_bucket{le="0.0005",route="/v1/rank",status="200"} 1');
     expect(text).toContain('twotower_http_request_seconds_count{route="/v1/rank",status="200"} 2');
+    m.observeScoringBatch(3, 0.0007);
+    m.observeScoringBatch(64, 0.012);
+    const withBatches = await m.render();
+    expect(withBatches).toContain('twotower_scoring_batch_requests_bucket{le="4"} 1');
+    expect(withBatches).toContain('twotower_scoring_batch_requests_sum 67');
+    expect(withBatches).toContain('twotower_scoring_batch_seconds_bucket{le="0.001"} 1');
+    expect(withBatches).toContain('twotower_scoring_batch_seconds_count 2');
     // A second scrape adds nothing twice.
     m.observeRank('precomputed', {}, undefined);
     expect(await m.render()).toContain('twotower_rank_requests_total{source="precomputed"} 3');

@@ -114,7 +114,13 @@ describe('over a real socket', () => {
   });
 
   it('/metrics parses as Prometheus text, process metrics included', async () => {
+    const before = (await metrics(server.url)).value('twotower_scoring_batch_requests_sum', {});
+    expect((await post(`${server.url}/v1/rank`, { userId: userIds[1], k: 3 })).status).toBe(200);
     const m = await metrics(server.url);
+    // The request went through the scoring worker, in a batch that the metrics saw.
+    expect(m.value('twotower_scoring_batch_requests_sum', {})).toBe(before + 1);
+    expect(m.value('twotower_scoring_batch_seconds_count', {})).toBeGreaterThan(0);
+    expect(m.types.get('twotower_scoring_batch_seconds')).toBe('histogram');
     expect(m.value('twotower_index_info', { index_version: fx.versionId, model_version: server.versions.get()!.model.modelVersion })).toBe(1);
     expect(m.has('twotower_process_cpu_seconds_total')).toBe(true);
   });
