@@ -233,7 +233,9 @@ function medianRuns(all: Row[]): Row[] {
   const groups = new Map<string, Row[]>();
   for (const r of all) {
     const key = `${r.path}\0${r.target}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const runs = groups.get(key);
+    if (runs) runs.push(r);
+    else groups.set(key, [r]);
   }
   return [...groups.values()].map((runs) => {
     const sorted = runs.slice().sort((a, b) => a.p99 - b.p99);

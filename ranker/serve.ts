@@ -63,8 +63,11 @@ export interface RunningRanker {
   close(): Promise<void>;
 }
 
-/** The app's logger and metrics, once the app exists (the first version loads before it). */
-type AppParts = () => { log?: Pick<FastifyBaseLogger, 'error'>; metrics?: RankerMetrics };
+/** The app's logger and metrics, filled in once the app exists (the first version loads before it). */
+interface AppParts {
+  log?: Pick<FastifyBaseLogger, 'error'>;
+  metrics?: RankerMetrics;
+}
 
 /**
  * Loads a version ready to be warmed: with its scoring worker attached when asked for (a worker
@@ -76,8 +79,8 @@ async function loadServingVersion(store: string, id: string | undefined, scoring
     try {
       await attachScoringWorker(
         version,
-        (err) => app().log?.error({ err, version: version.id }, 'scoring worker stopped; this version now scores on the HTTP thread'),
-        (requests, seconds) => app().metrics?.observeScoringBatch(requests, seconds),
+        (err) => app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version now scores on the HTTP thread'),
+        (requests, seconds) => app.metrics?.observeScoringBatch(requests, seconds),
       );
     } catch (err) {
       await version.close().catch(() => undefined);
@@ -92,9 +95,7 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
   const scoringWorker = opts.scoringWorker ?? true;
   // The app's logger exists only once the app does: a worker that died while the first version
   // warmed would go unlogged (the version would still serve, scoring on the HTTP thread).
-  let appLog: FastifyBaseLogger | undefined;
-  let appMetrics: RankerMetrics | undefined;
-  const appParts: AppParts = () => ({ log: appLog, metrics: appMetrics });
+  const appParts: AppParts = {};
   const first = await loadServingVersion(opts.store, undefined, scoringWorker, appParts);
   const storeRoots = [opts.store, path.resolve(opts.store), await realpath(opts.store).catch(() => opts.store)];
   let app: FastifyInstance | undefined;
@@ -125,9 +126,9 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
     app = built.app;
     const running = app;
     const log = running.log;
-    appLog = log;
     const { metrics } = built;
-    appMetrics = metrics;
+    appParts.log = log;
+    appParts.metrics = metrics;
     const activeReloader = new VersionReloader({
       store: opts.store,
       holder: versions,
