@@ -11,16 +11,13 @@ import type { LoadedVersion } from '../../shared/store/types.js';
 import { TwoTowerError } from '../../shared/errors.js';
 import { startWorker, whenReady } from '../../shared/workers/startWorker.js';
 import { servingContext } from '../pipeline/servingContext.js';
-import { packJobs, unpackResults, type FromWorker, type JobResult, type ScoreJob, type ScoringWorkerData } from './protocol.js';
+import { packJobs, unpackResults, type FromWorker, type ScoredJob, type ScoreJob, type ScoringWorkerData } from './protocol.js';
 import type { Worker } from 'node:worker_threads';
 
 const SCORING_WORKER = new URL('./scoringWorker.js', import.meta.url);
 
 /** Jobs per message at most: past a few dozen requests a bigger batch saves nothing more. */
 const MAX_JOBS = 64;
-
-/** A job's result with the batch's ranker run time, which the job shared. */
-export type ScoredJob = JobResult & { runMs: number };
 
 interface Waiting {
   job: ScoreJob;
@@ -142,8 +139,8 @@ export class ScoringWorker {
       for (const w of batch) w.reject(err);
       return;
     }
-    const results = unpackResults(m.count, m.ints, m.floats, m.times, m.problems, m.itemsJson);
-    batch.forEach((w, i) => w.resolve({ ...results[i], runMs: m.runMs }));
+    const results = unpackResults(m.count, m.ints, m.floats, m.times, m.problems, m.itemsJson, m.runMs);
+    batch.forEach((w, i) => w.resolve(results[i]));
   }
 
   #die(err: Error): void {

@@ -30,10 +30,10 @@ describe('scoring worker protocol', () => {
     const packed = packResults(results);
     expect(packed.problems).toEqual([null, 'score 3 is not finite', null, null]);
     expect(packed.itemsJson).toEqual([null, null, '[{"itemId":"b","score":-2,"retrievalScore":0.5}]', '[]']);
-    const back = unpackResults(results.length, packed.ints, packed.floats, packed.times, packed.problems, packed.itemsJson);
+    const back = unpackResults(results.length, packed.ints, packed.floats, packed.times, packed.problems, packed.itemsJson, 1.5);
     const plain = (r: JobResult) =>
       r.ok ? { ...r, positions: [...r.positions], scores: [...r.scores], features: r.features ? [...r.features] : null } : r;
-    expect(back.map(plain)).toEqual(results.map(plain));
+    expect(back.map(plain)).toEqual(results.map((r) => ({ ...plain(r), runMs: 1.5 })));
   });
 
   it('sends no problems list when every job succeeded', () => {
