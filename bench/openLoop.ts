@@ -53,6 +53,13 @@ export interface OpenLoopResult {
   contained: number;
   /** CPU the generator itself used, in seconds (to show it was not the bottleneck). */
   generatorCpuS: number;
+  /**
+   * How late, at worst, the generator sent a request after its scheduled time, in milliseconds.
+   * A stall of the generator's own (its GC, the neighbours) sends what came due meanwhile as one
+   * burst, which the server then sees as a spike in requests in flight; this tells such a run apart
+   * from one where the server stalled.
+   */
+  maxSendLagMs: number;
 }
 
 /** Latency percentile q (0..100) of a sorted array, nearest rank. */
@@ -63,6 +70,8 @@ export function percentile(sorted: Float64Array, q: number): number {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+const READ_BUFFER_BYTES = 64 * 1024;
 const CONTENT_LENGTH = Buffer.from('\r\ncontent-length:');
 const CONTENT_LENGTH_UPPER = Buffer.from('\r\nContent-Length:');
 
@@ -92,16 +101,24 @@ interface Conn {
   buf: Buffer;
 }
 
-export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult> {
+/** Requests ready to send: HTTP/1.1 requests back to back in one buffer, and their end offsets. */
+export interface RequestPool {
+  bytes: Uint8Array;
+  /** Request i is bytes[ends[i]..ends[i + 1]); ends.length is the count + 1. */
+  ends: Int32Array;
+}
+
+/**
+ * Makes `opts.bodyPool` requests for `opts.url`, calling `opts.body` once for each.
+ * One buffer of all the requests back to back (and their offsets), not one Buffer each: tens of
+ * thousands of long-lived objects would make the generator's own garbage collections, which
+ * delay reading responses and so count as latency, longer. Built before the clock starts (or in
+ * another process: see generatorProcess.ts).
+ */
+export function buildRequestPool(opts: Pick<OpenLoopOptions, 'url' | 'body' | 'bodyPool'>): RequestPool {
   const target = new URL(opts.url);
-  const port = Number(target.port);
   const head = (len: number) =>
     `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nContent-Length: ${len}\r\n\r\n`;
-  // One buffer of all the requests back to back (and their offsets), not one Buffer each: tens of
-  // thousands of long-lived objects would make the generator's own garbage collections, which
-  // delay reading responses and so count as latency, longer.
-  // Each request's text dies young (written into the buffer at once), so none is left for an
-  // old-generation collection in the measured run.
   const count = Math.max(1, opts.bodyPool ?? 65_536);
   const ends = new Int32Array(count + 1);
   let pool = Buffer.allocUnsafe(count * 256);
@@ -116,6 +133,16 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
     }
     ends[i + 1] = ends[i] + pool.write(text, ends[i]);
   }
+  return { bytes: pool.subarray(0, ends[count]), ends };
+}
+
+/** Runs the schedule; `requests` (a pool built beforehand) stands in for `body` and `bodyPool`. */
+export async function runOpenLoop(opts: OpenLoopOptions | (Omit<OpenLoopOptions, 'body'> & { requests: RequestPool })): Promise<OpenLoopResult> {
+  const target = new URL(opts.url);
+  const port = Number(target.port);
+  const { bytes, ends } = 'requests' in opts ? opts.requests : buildRequestPool(opts);
+  const pool = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = ends.length - 1;
   let next = Math.floor(Math.random() * count);
   const needle = opts.countContaining ? Buffer.from(opts.countContaining) : null;
   let contained = 0;
@@ -149,38 +176,42 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
     if (waitHead < waiting.length) send(conn, waiting[waitHead++]);
     else idle.push(conn);
   };
+  // `chunk` lies in the connection's read buffer, which the next read overwrites: what is left of
+  // it after the loop (a response split across reads) is copied out.
   const onData = (conn: Conn, chunk: Buffer) => {
-    conn.buf = conn.buf.length ? Buffer.concat([conn.buf, chunk]) : chunk;
+    let buf = conn.buf.length ? Buffer.concat([conn.buf, chunk]) : chunk;
     for (;;) {
-      const end = conn.buf.indexOf(HEADER_END);
-      if (end < 0 || conn.due === null) return;
-      const status = statusOf(conn.buf);
-      const length = contentLength(conn.buf, end);
+      const end = buf.indexOf(HEADER_END);
+      if (end < 0 || conn.due === null) break;
+      const status = statusOf(buf);
+      const length = contentLength(buf, end);
       if (length < 0) {
         // Without a length the response cannot be delimited (this generator reads no chunked
         // bodies): the request is an error, counted once here and not again when the socket closes.
         conn.due = null;
+        conn.buf = EMPTY;
         errors++;
         conn.socket.destroy();
         settle();
         return;
       }
       const bodyEnd = end + 4 + length;
-      if (conn.buf.length < bodyEnd) return;
+      if (buf.length < bodyEnd) break;
       const ms = performance.now() - conn.due;
       statusCounts[status] = (statusCounts[status] ?? 0) + 1;
       completed++;
       if (status >= 200 && status < 300) {
         latencies[nLat++] = ms;
         if (needle) {
-          const at = conn.buf.indexOf(needle, end + 4);
+          const at = buf.indexOf(needle, end + 4);
           if (at >= 0 && at + needle.length <= bodyEnd) contained++;
         }
       } else non2xx++;
-      conn.buf = conn.buf.subarray(bodyEnd);
+      buf = buf.subarray(bodyEnd);
       release(conn);
       settle();
     }
+    conn.buf = buf.length === 0 ? EMPTY : Buffer.from(buf);
   };
 
   const conns = await Promise.all(
@@ -188,10 +219,19 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
       { length: opts.connections },
       () =>
         new Promise<Conn>((resolve, reject) => {
-          const socket = net.connect(port, target.hostname, () => resolve(conn));
+          // Reads land in one buffer per connection (net's `onread`), not in a new one per read:
+          // at 5,000 responses/s the fresh read buffers drove a mark-compact in this process every
+          // ~2 s (external memory), each a 5-18 ms stall that then sent its backlog as one burst.
+          const onread = {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, b: Uint8Array): boolean => {
+              onData(conn, (b as Buffer).subarray(0, n));
+              return true; // false would pause the socket
+            },
+          };
+          const socket = net.connect({ port, host: target.hostname, onread }, () => resolve(conn));
           socket.setNoDelay(true);
-          const conn: Conn = { socket, due: null, buf: Buffer.alloc(0) };
-          socket.on('data', (c: Buffer) => onData(conn, c));
+          const conn: Conn = { socket, due: null, buf: EMPTY };
           socket.once('error', reject);
           socket.on('close', () => {
             // A request lost with its connection is an error; the connection is not replaced,
@@ -209,11 +249,13 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
 
   const cpu0 = process.cpuUsage();
   const start = performance.now();
+  let maxSendLagMs = 0;
   const tick = () => {
     const now = performance.now();
     // Every request that has come due leaves now; a late tick catches up rather than quietly
     // lowering the rate.
     while (sent < total && start + sent * interval <= now) {
+      maxSendLagMs = Math.max(maxSendLagMs, now - (start + sent * interval));
       sent++;
       const conn = idle.pop();
       if (conn) send(conn, now);
@@ -228,5 +270,5 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
   const cpu = process.cpuUsage(cpu0);
   for (const c of conns) c.socket.destroy();
   const sorted = latencies.slice(0, nLat).sort();
-  return { sent, completed, rps: completed / elapsedS, latencies: sorted, non2xx, errors, statusCounts, contained, generatorCpuS: (cpu.user + cpu.system) / 1e6 };
+  return { sent, completed, rps: completed / elapsedS, latencies: sorted, non2xx, errors, statusCounts, contained, generatorCpuS: (cpu.user + cpu.system) / 1e6, maxSendLagMs };
 }

@@ -8,6 +8,7 @@
  *   3. static path: the ranker in a child process, precomputed candidates, at increasing rates;
  *   4. dynamic path: the same ranker with precomputed lists switched off, so every request runs
  *      the user tower and an HNSW search.
+ * The open-loop generator runs in a third process (generatorProcess.ts), the servers in children.
  *
  * Flags: --rates 500,1000,... --duration S --connections N --budget-ms MS --max-in-flight N
  *        --micro-batch --scoring-in-thread --rebuild --skip-dynamic --dir CACHE (default .twotower/bench-ranker)
@@ -21,7 +22,8 @@ import autocannon from 'autocannon';
 import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
 import { ensureBenchVersion } from './benchVersion.js';
 import { startChild, type ChildServer } from './child.js';
-import { percentile, runOpenLoop } from './openLoop.js';
+import { startGeneratorProcess } from './generatorProcess.js';
+import { percentile } from './openLoop.js';
 import { BENCH_DIR, BENCH_PARAMS } from './params.js';
 
 interface Args {
@@ -77,6 +79,8 @@ interface Row {
   degradedShare: number | null;
   /** Server CPU per answered request, microseconds. */
   cpuUs: number;
+  /** The generator's worst lateness in sending, ms (openLoop's maxSendLagMs); NaN for autocannon. */
+  sendLagMs: number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -94,13 +98,16 @@ const rankBody = (): string =>
   JSON.stringify({ userId: pick(version.userIds), k: 20, session: { items: [pick(version.itemIds), pick(version.itemIds), pick(version.itemIds), pick(version.itemIds), pick(version.itemIds)] } });
 
 const rows: Row[] = [];
+// The open-loop generator runs in a process of its own (generatorProcess.ts); autocannon, for the
+// closed-loop ceiling, runs here.
+const generator = startGeneratorProcess();
 
 async function openLoopRows(label: string, url: string, countDegraded: boolean, rates: number[], server: ChildServer): Promise<void> {
   for (const rate of rates) {
     let saturated = false;
     for (let run = 0; run < args.repeat; run++) {
       const cpu0 = server.cpuSeconds();
-      const r = await runOpenLoop({
+      const r = await generator.run({
         url,
         rate,
         durationS: args.durationS,
@@ -119,6 +126,7 @@ async function openLoopRows(label: string, url: string, countDegraded: boolean, 
         non2xx: r.non2xx,
         degradedShare: countDegraded ? (r.latencies.length ? r.contained / r.latencies.length : 0) : null,
         cpuUs: ((server.cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed),
+        sendLagMs: r.maxSendLagMs,
       };
       rows.push(row);
       say(formatRow(row));
@@ -136,8 +144,8 @@ async function openLoopRows(label: string, url: string, countDegraded: boolean, 
  * request on the workers and a slower main thread, which later rows of the same server did not.
  */
 async function warm(url: string): Promise<void> {
-  await runOpenLoop({ url, rate: 300, durationS: 3, connections: args.connections, body: rankBody });
-  if (args.warmS > 0) await runOpenLoop({ url, rate: args.warmRate, durationS: args.warmS, connections: args.connections, body: rankBody });
+  await generator.run({ url, rate: 300, durationS: 3, connections: args.connections, body: rankBody });
+  if (args.warmS > 0) await generator.run({ url, rate: args.warmRate, durationS: args.warmS, connections: args.connections, body: rankBody });
 }
 
 // 1. The floor.
@@ -157,7 +165,7 @@ try {
   });
   floor = { rps: ac.requests.average, p50: ac.latency.p50, p99: ac.latency.p99 };
   const acCpuUs = ((empty.cpuSeconds() - acCpu0) * 1e6) / Math.max(1, ac.requests.total);
-  rows.push({ path: 'empty route, closed loop (16 conn)', target: null, rps: floor.rps, p50: floor.p50, p95: NaN, p99: floor.p99, errors: ac.errors, non2xx: ac.non2xx, degradedShare: null, cpuUs: acCpuUs });
+  rows.push({ path: 'empty route, closed loop (16 conn)', target: null, rps: floor.rps, p50: floor.p50, p95: NaN, p99: floor.p99, errors: ac.errors, non2xx: ac.non2xx, degradedShare: null, cpuUs: acCpuUs, sendLagMs: NaN });
   say(formatRow(rows[rows.length - 1]));
   await openLoopRows('empty route', emptyUrl, false, args.rates, empty);
 } finally {
@@ -182,12 +190,15 @@ for (const [mode, label] of paths) {
   }
 }
 
+await generator.stop();
+
 // 3. The table and the verdict.
 console.log(`\nranker benchmark: ${BENCH_PARAMS.items} items, ${BENCH_PARAMS.users} users, top-${BENCH_PARAMS.topK} precomputed; ` +
   `requests: known user, session of 5, k=20; ${args.durationS}s per rate, open loop over ${args.connections} connections ` +
   `(each server warmed 3 s at 300/s${args.warmS > 0 ? ` + ${args.warmS} s at ${args.warmRate}/s` : ''}); ` +
   `budget ${args.budgetMs} ms, max in flight ${args.maxInFlight}, micro-batching ${args.microBatch ? 'on' : 'off'}, scoring in ${args.scoring === 'worker' ? 'the scoring worker' : 'the HTTP thread'}\n`);
 console.log(formatTable(rows));
+console.log(`gen lag: the load generator's worst lateness in sending a request, ms. What came due during a stall of its own leaves as one burst.`);
 // This box may be shared: a load average above the core count means something else competed.
 console.log(`\n${os.cpus().length} cores; 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`);
 const verdictRows = args.repeat > 1 ? medianRuns(rows) : rows;
@@ -257,6 +268,7 @@ function formatRow(r: Row): string {
     String(r.non2xx).padStart(7),
     (r.degradedShare === null ? '-' : `${(100 * r.degradedShare).toFixed(1)}%`).padStart(9),
     (Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(0) : '-').padStart(8),
+    ms(r.sendLagMs).padStart(8),
   ].join(' ');
 }
 
@@ -272,6 +284,7 @@ function formatTable(all: Row[]): string {
     'non-2xx'.padStart(7),
     'degraded'.padStart(9),
     'cpu us/r'.padStart(8),
+    'gen lag'.padStart(8),
   ].join(' ');
   return [head, '-'.repeat(head.length), ...all.map(formatRow)].join('\n');
 }

@@ -46,7 +46,11 @@ export async function whenReady<M extends { type: string }>(worker: Worker, what
 
 const bundled = new Map<string, string>();
 
-function runnableScript(moduleUrl: URL): string {
+/**
+ * The script to run for the module at `moduleUrl` (a `.js` URL): its compiled file, or from the
+ * TypeScript sources a cached bundle. Also what a child process of such a module is forked from.
+ */
+export function runnableScript(moduleUrl: URL): string {
   const js = fileURLToPath(moduleUrl);
   if (existsSync(js)) return js;
   const ts = js.replace(/\.js$/, '.ts');

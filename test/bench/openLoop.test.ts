@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGeneratorProcess } from '../../bench/generatorProcess.js';
 import { runOpenLoop } from '../../bench/openLoop.js';
 
 let server: http.Server;
@@ -37,10 +38,26 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-describe('runOpenLoop', () => {
+type Run = typeof runOpenLoop;
+
+/** The same run in this process and in the generator's own process must count alike. */
+const runners: Array<[string, () => { run: Run; stop: () => Promise<void> }]> = [
+  ['runOpenLoop, in this process', () => ({ run: runOpenLoop, stop: async () => {} })],
+  [
+    'startGeneratorProcess, in a child process',
+    () => {
+      const g = startGeneratorProcess();
+      return { run: (opts) => g.run(opts as Parameters<typeof g.run>[0]), stop: () => g.stop() };
+    },
+  ],
+];
+
+describe.each(runners)('%s', (_name, start) => {
   it('counts statuses and marked bodies over keep-alive sockets, large bodies included', async () => {
     let made = 0;
-    const r = await runOpenLoop({ url, rate: 400, durationS: 0.5, connections: 4, bodyPool: 40, body: () => JSON.stringify({ n: made++ }), countContaining: '"degraded":true' });
+    seen.length = 0;
+    const g = start();
+    const r = await g.run({ url, rate: 400, durationS: 0.5, connections: 4, bodyPool: 40, body: () => JSON.stringify({ n: made++ }), countContaining: '"degraded":true' }).finally(() => g.stop());
     expect(made).toBe(40);
     expect(r.sent).toBe(200);
     expect(r.completed).toBe(200);
@@ -55,5 +72,26 @@ describe('runOpenLoop', () => {
     expect(r.contained).toBe(degraded);
     expect(degraded).toBeGreaterThan(0);
     expect(new Set(ns).size).toBe(40);
+    expect(r.latencies).toBeInstanceOf(Float64Array);
+    expect(r.maxSendLagMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('startGeneratorProcess', () => {
+  it('rejects a run that cannot connect, naming the cause, and stays usable', async () => {
+    const g = startGeneratorProcess();
+    try {
+      const closed = await new Promise<number>((resolve) => {
+        const s = http.createServer().listen(0, '127.0.0.1', () => {
+          const port = (s.address() as AddressInfo).port;
+          s.close(() => resolve(port));
+        });
+      });
+      await expect(g.run({ url: `http://127.0.0.1:${closed}/v1/rank`, rate: 10, durationS: 0.1, connections: 1, bodyPool: 1, body: () => '{"n":1}' })).rejects.toThrow(/load generator: .*ECONNREFUSED/);
+      const r = await g.run({ url, rate: 100, durationS: 0.1, connections: 1, bodyPool: 1, body: () => '{"n":1}' });
+      expect(r.completed).toBe(10);
+    } finally {
+      await g.stop();
+    }
   });
 });
