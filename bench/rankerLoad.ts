@@ -1,6 +1,6 @@
 /**
  * A quick look at the ranker over HTTP at one or a few fixed rates (the full benchmark takes
- * minutes): the server in a child process, the open-loop generator here, server CPU per answered
+ * minutes): the server in a child process, the open-loop generator in another, server CPU per answered
  * request and latency per rate. Extra Node flags for the server child (a profile, heap sizes)
  * come after `--`.
  *
@@ -14,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
 import { ensureBenchVersion } from './benchVersion.js';
-import { percentile, runOpenLoop } from './openLoop.js';
+import { startGeneratorProcess } from './generatorProcess.js';
+import { percentile } from './openLoop.js';
 import { BENCH_DIR, BENCH_PARAMS } from './params.js';
 
 const all = process.argv.slice(2);
@@ -66,17 +67,18 @@ const threadCpu = (): Map<string, { name: string; s: number }> => {
 const showThreads = argv.includes('--threads');
 
 // Warm-up as in bench/ranker.ts: a fresh process compiles for its first ~10k requests.
-await runOpenLoop({ url, rate: 300, durationS: 3, connections, body });
+const generator = startGeneratorProcess();
+await generator.run({ url, rate: 300, durationS: 3, connections, body });
 const warmS = Number(get('warm-s') ?? 8);
-if (warmS > 0) await runOpenLoop({ url, rate: Number(get('warm-rate') ?? 800), durationS: warmS, connections, body });
+if (warmS > 0) await generator.run({ url, rate: Number(get('warm-rate') ?? 800), durationS: warmS, connections, body });
 for (const rate of rates) {
   const cpu0 = cpuSeconds();
   const threads0 = showThreads ? threadCpu() : null;
-  const r = await runOpenLoop({ url, rate, durationS, connections, body, countContaining: '"degraded":true' });
+  const r = await generator.run({ url, rate, durationS, connections, body, countContaining: '"degraded":true' });
   const cpuUs = ((cpuSeconds() - cpu0) * 1e6) / Math.max(1, r.completed);
   console.log(
     `${mode} rate ${rate}: ${r.rps.toFixed(0)} rps, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms, ` +
-      `errors ${r.errors}, non-2xx ${r.non2xx}, degraded ${r.contained}, server CPU ${cpuUs.toFixed(0)} us/req`,
+      `errors ${r.errors}, non-2xx ${r.non2xx}, degraded ${r.contained}, server CPU ${cpuUs.toFixed(0)} us/req, generator lag max ${r.maxSendLagMs.toFixed(1)} ms`,
   );
   if (threads0) {
     const parts: string[] = [];
@@ -87,6 +89,7 @@ for (const rate of rates) {
     console.log(`  per thread, us/req: ${parts.join(', ')}`);
   }
 }
+await generator.stop();
 await new Promise<void>((resolve) => {
   child.once('exit', () => resolve());
   child.kill('SIGTERM');
