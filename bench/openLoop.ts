@@ -219,9 +219,10 @@ export async function runOpenLoop(opts: OpenLoopOptions | (Omit<OpenLoopOptions,
       { length: opts.connections },
       () =>
         new Promise<Conn>((resolve, reject) => {
-          // Reads land in one buffer per connection (net's `onread`), not in a new one per read:
-          // at 5,000 responses/s the fresh read buffers drove a mark-compact in this process every
-          // ~2 s (external memory), each a 5-18 ms stall that then sent its backlog as one burst.
+          // Reads land in one buffer per connection (net's `onread`), not in a new one per read.
+          // With a new buffer per read, the benchmark's process ran a 5-18 ms mark-compact every
+          // ~2 s at 5,000 responses/s (--trace-gc), and sent what came due during each as a burst;
+          // with these, about one per run.
           const onread = {
             buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
             callback: (n: number, b: Uint8Array): boolean => {
