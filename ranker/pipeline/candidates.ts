@@ -57,15 +57,24 @@ export async function fetchCandidates(inp: CandidatesInput): Promise<CandidatesO
   const need = inp.want + drop.size;
   if (knownUser || inp.sessionIds.length > 0) {
     try {
-      return { ...(await retrieveLive(inp, knownUser, need)), source: 'cold_start', degraded: false, drop };
+      return sourced(await retrieveLive(inp, knownUser, need), 'cold_start', false, drop);
     } catch (err) {
       // A user-tower or index failure must not fail the request: popularity is a worse answer,
       // not a wrong one, and the response says it is degraded.
       inp.log.warn({ err, userId: inp.userId }, 'live retrieval failed; answering from popularity');
-      return { ...popularCandidates(version, need), source: 'popular', degraded: true, drop };
+      return sourced(popularCandidates(version, need), 'popular', true, drop);
     }
   }
-  return { ...popularCandidates(version, need), source: 'popular', degraded: false, drop };
+  return sourced(popularCandidates(version, need), 'popular', false, drop);
+}
+
+/**
+ * The list with where it came from. Field by field, not `{ ...list, source, ... }`: on the live
+ * path that spread made the HTTP thread promote ~90 KB per scavenge at 1,000 req/s (9 KB without;
+ * --trace-gc-nvp), old-space garbage that a mark-compact then had to stop the thread for.
+ */
+function sourced(list: CandidateList, source: CandidateSource, degraded: boolean, drop: ReadonlySet<number>): CandidatesOutput {
+  return { items: list.items, scores: list.scores, source, degraded, drop };
 }
 
 /** The user as the index sees them: the user tower over what is known and the session. */
