@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import type { EncodedInput } from '../models/features.js';
 import type { LoadedModel } from '../models/model.js';
 import { TwoTowerError } from '../shared/errors.js';
+import { receivedError } from '../shared/workers/workerErrors.js';
 import type { TowerRunRequest, TowerWorkerJob, TowerWorkerMessage } from './workers/protocol.js';
 import { startWorker, whenReady } from '../shared/workers/startWorker.js';
 
@@ -48,7 +49,7 @@ export class TowerRunner implements TowerExecutor {
     worker.on('message', (m: TowerWorkerMessage) => {
       if (m.type === 'ran') this.settle(m.id, null);
       else if (m.type === 'failed') {
-        const err = m.code ? new TwoTowerError(m.code, m.message, m.details ?? {}) : new TwoTowerError('INTERNAL', `tower worker: ${m.message}`);
+        const err = receivedError(m, 'tower worker');
         if (m.id === null) this.die(err);
         else this.settle(m.id, err);
       }
@@ -63,7 +64,7 @@ export class TowerRunner implements TowerExecutor {
     const job: TowerWorkerJob = { kind: 'towers', modelDir: model.dir, device: model.device, intraOpThreads: threads, fileHashes: { ...model.fileHashes } };
     const worker = startWorker(TOWER_WORKER, job);
     await whenReady<TowerWorkerMessage>(worker, 'tower worker', (m) =>
-      m.type === 'failed' && m.code ? new TwoTowerError(m.code, m.message, m.details ?? {}) : new TwoTowerError('INTERNAL', `tower worker: ${m.type === 'failed' ? m.message : `unexpected '${m.type}'`}`),
+      m.type === 'failed' ? receivedError(m, 'tower worker') : new TwoTowerError('INTERNAL', `tower worker: unexpected '${m.type}'`),
     );
     return new TowerRunner(worker);
   }

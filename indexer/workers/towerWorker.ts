@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { readModelManifest } from '../../models/manifest.js';
 import { openCheckedSession, runTowerSession, sessionOptions } from '../../models/model.js';
-import { TwoTowerError } from '../../shared/errors.js';
+import { postedError } from '../../shared/workers/workerErrors.js';
 import type { TowerRunRequest, TowerWorkerJob, TowerWorkerMessage } from './protocol.js';
 
 const port = parentPort;
@@ -17,8 +17,7 @@ const post = (m: TowerWorkerMessage) => port.postMessage(m);
 const job = workerData as TowerWorkerJob;
 
 function failed(id: number | null, err: unknown): TowerWorkerMessage {
-  if (err instanceof TwoTowerError) return { type: 'failed', id, message: err.message, code: err.code, details: err.details };
-  return { type: 'failed', id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  return { type: 'failed', id, ...postedError(err) };
 }
 
 const open = (file: string, threads: number): Promise<ort.InferenceSession> =>

@@ -11,9 +11,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import hnswlib from 'hnswlib-node';
 import { TwoTowerError } from '../errors.js';
-import { loadModel } from '../../models/model.js';
+import { loadModelInWorker } from '../../models/workerModel.js';
 import { LmdbCandidateStore } from '../candidates/lmdbCandidateStore.js';
 import { LmdbUserStore } from '../candidates/lmdbUserStore.js';
 import { readFloat32File, readJsonFile } from './binaryFiles.js';
@@ -52,15 +53,7 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
   if (!Array.isArray(itemIds) || itemIds.length !== n) {
     throw new TwoTowerError('STORE', `${at('item_ids.json')}: expected ${n} item ids`);
   }
-  const itemIndex = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const itemId = itemIds[i];
-    if (typeof itemId !== 'string' || itemId === '') throw new TwoTowerError('STORE', `${at('item_ids.json')}: entry ${i} is not a non-empty string`);
-    const first = itemIndex.get(itemId);
-    // A duplicate would make one of the two items unreachable by id and the other appear twice.
-    if (first !== undefined) throw new TwoTowerError('STORE', `${at('item_ids.json')}: item id '${itemId}' appears twice (entries ${first} and ${i})`);
-    itemIndex.set(itemId, i);
-  }
+  const itemIndex = await indexItemIds(itemIds, at('item_ids.json'));
 
   const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim, at('item_embeddings.f32'), { shared: true });
   const popularity = await readFloat32File(path.join(dir, 'popularity.f32'), n, at('popularity.f32'));
@@ -90,7 +83,9 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
   }
   hnsw.setEf(opts.ef ?? manifest.params?.ef ?? 100);
 
-  const model = await loadModel(path.join(dir, 'model'), { device: opts.device ?? 'cpu' });
+  // In a thread of its own: creating onnxruntime sessions blocks the calling thread, which for the
+  // ranker is the one answering requests while a new version loads (workerModel.ts).
+  const model = await loadModelInWorker(path.join(dir, 'model'), { device: opts.device ?? 'cpu' });
   if (model.modelVersion !== manifest.model.version || model.dim !== dim) {
     await model.close();
     throw new TwoTowerError('STORE', `${label}/model: model ${model.modelVersion} (dim ${model.dim}) does not match the manifest (model ${manifest.model.version}, dim ${dim})`);
@@ -137,6 +132,28 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
       if (failed) throw failed.reason;
     },
   };
+}
+
+/** Entries indexed between turns of the event loop (about 1-2 ms of work each). */
+const INDEX_SLICE = 8192;
+
+/**
+ * Item id → index, refusing empty and repeated ids. Built a slice at a time, yielding between
+ * slices: the ranker loads a new version while it serves, and the 100k ids of the bench version
+ * took 12-18 ms in one piece, time every request arriving meanwhile would wait.
+ */
+async function indexItemIds(itemIds: readonly unknown[], file: string): Promise<Map<string, number>> {
+  const itemIndex = new Map<string, number>();
+  for (let i = 0; i < itemIds.length; i++) {
+    if (i > 0 && i % INDEX_SLICE === 0) await yieldToEventLoop();
+    const itemId = itemIds[i];
+    if (typeof itemId !== 'string' || itemId === '') throw new TwoTowerError('STORE', `${file}: entry ${i} is not a non-empty string`);
+    const first = itemIndex.get(itemId);
+    // A duplicate would make one of the two items unreachable by id and the other appear twice.
+    if (first !== undefined) throw new TwoTowerError('STORE', `${file}: item id '${itemId}' appears twice (entries ${first} and ${i})`);
+    itemIndex.set(itemId, i);
+  }
+  return itemIndex;
 }
 
 function isCount(x: unknown): x is number {

@@ -20,18 +20,18 @@ export function startWorker(moduleUrl: URL, workerData: unknown): Worker {
 }
 
 /**
- * Waits for a worker's first message: `{type: 'ready'}` resolves; any other message rejects
+ * Waits for a worker's first message: `{type: 'ready'}` resolves (with that message); any other message rejects
  * with `refusal(message)`, as do an error or an exit (named after `what`), and the worker is then
  * terminated. Only the listeners added here are removed afterwards: Worker keeps listeners of
  * its own, and removing every listener stops it delivering messages.
  */
-export async function whenReady<M extends { type: string }>(worker: Worker, what: string, refusal: (m: M) => Error): Promise<void> {
+export async function whenReady<M extends { type: string }>(worker: Worker, what: string, refusal: (m: M) => Error): Promise<Extract<M, { type: 'ready' }>> {
   let onMessage = (_m: M): void => {};
   let onError = (_e: Error): void => {};
   let onExit = (_code: number): void => {};
   try {
-    await new Promise<void>((resolve, reject) => {
-      onMessage = (m) => (m.type === 'ready' ? resolve() : reject(refusal(m)));
+    return await new Promise<Extract<M, { type: 'ready' }>>((resolve, reject) => {
+      onMessage = (m) => (m.type === 'ready' ? resolve(m as Extract<M, { type: 'ready' }>) : reject(refusal(m)));
       onError = reject;
       onExit = (code) => reject(new TwoTowerError('INTERNAL', `${what} exited (code ${code}) while loading`));
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);

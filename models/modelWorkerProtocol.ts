@@ -1,0 +1,34 @@
+/**
+ * Messages between a WorkerModel (workerModel.ts) and its thread (modelWorker.ts).
+ */
+import type { ItemRow } from '../shared/data/types.js';
+import type { PostedError } from '../shared/workers/workerErrors.js';
+import type { Device, LoadModelOptions } from './model.js';
+import type { UserQuery } from './types.js';
+
+export interface ModelWorkerData {
+  dir: string;
+  options: LoadModelOptions;
+}
+
+/** What the main thread keeps of the loaded model: everything but its sessions and vocabularies. */
+export interface ModelInfo {
+  modelVersion: string;
+  dim: number;
+  similarity: 'dot' | 'cosine';
+  rankerFeatures: string[];
+  fileHashes: Record<string, string>;
+  device: Device;
+}
+
+export type ModelCall =
+  | { op: 'embedUsers'; queries: UserQuery[] }
+  | { op: 'embedItems'; rows: ItemRow[] }
+  | { op: 'scoreRanker'; features: Float32Array; n: number };
+
+export type ToModelWorker = ({ type: 'call'; id: number } & ModelCall) | { type: 'close' };
+
+export type FromModelWorker =
+  | { type: 'ready'; info: ModelInfo }
+  | { type: 'done'; id: number; values: Float32Array }
+  | ({ type: 'failed'; id: number | null } & PostedError);
