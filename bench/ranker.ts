@@ -35,7 +35,7 @@ interface Args {
   rebuild: boolean;
   skipDynamic: boolean;
   microBatch: boolean;
-  /** Where the ranker scores: its scoring worker (the default) or the HTTP thread. */
+  /** Where the ranker scores: its scoring worker (the default) or the HTTP thread (features; the run is in the model thread). */
   scoring: 'worker' | 'thread';
   dir: string;
   /** Seconds at warmRate after the first 3 s at 300/s, before measuring. */

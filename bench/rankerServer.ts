@@ -2,7 +2,8 @@
  * The ranker in a child process of the benchmark, so that the load generator and the service do
  * not share an event loop (on 2 cores, each gets one). Reports its URL over IPC, stops on SIGTERM.
  * argv: store, 'static' | 'dynamic', budgetMs, maxInFlight, 'batch' | 'nobatch', 'worker' | 'thread'
- * (scoring in the scoring worker, the default, or on the HTTP thread).
+ * (scoring in the scoring worker, the default, or features on the HTTP thread and the ranker run in
+ * the version's model thread).
  */
 import { serve } from '../ranker/serve.js';
 

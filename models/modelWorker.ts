@@ -7,14 +7,11 @@
  * the ranker's HTTP thread that is a hot swap answering late; here it is no one's latency. The
  * user tower's encoding (vocabulary lookups) and run leave the HTTP thread with it.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { postedError } from '../shared/workers/workerErrors.js';
+import { workerData } from 'node:worker_threads';
+import { serveCalls } from '../shared/workers/serveCalls.js';
 import { loadModel, type LoadedModel } from './model.js';
-import type { FromModelWorker, ModelCall, ModelWorkerData, ToModelWorker } from './modelWorkerProtocol.js';
+import type { ModelCall, ModelInfo, ModelWorkerData } from './modelWorkerProtocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('modelWorker must run in a worker thread');
-const post = (m: FromModelWorker) => port.postMessage(m);
 const data = workerData as ModelWorkerData;
 
 function run(model: LoadedModel, call: ModelCall): Promise<Float32Array> {
@@ -28,22 +25,13 @@ function run(model: LoadedModel, call: ModelCall): Promise<Float32Array> {
   }
 }
 
-try {
+await serveCalls<ModelCall, Float32Array, ModelInfo>(async () => {
   const model = await loadModel(data.dir, data.options);
-  port.on('message', async (m: ToModelWorker) => {
-    if (m.type === 'close') {
-      await model.close();
-      port.close();
-      return;
-    }
-    try {
-      post({ type: 'done', id: m.id, values: await run(model, m) });
-    } catch (err) {
-      post({ type: 'failed', id: m.id, ...postedError(err) });
-    }
-  });
   const { modelVersion, dim, similarity, rankerFeatures, fileHashes, device } = model;
-  post({ type: 'ready', info: { modelVersion, dim, similarity, rankerFeatures: [...rankerFeatures], fileHashes: { ...fileHashes }, device } });
-} catch (err) {
-  post({ type: 'failed', id: null, ...postedError(err) });
-}
+  return {
+    info: { modelVersion, dim, similarity, rankerFeatures: [...rankerFeatures], fileHashes: { ...fileHashes }, device },
+    // onnxruntime's outputs are copied into the message: their memory may not be movable.
+    answer: async (call) => ({ value: await run(model, call) }),
+    release: () => model.close(),
+  };
+});

@@ -1,8 +1,8 @@
 /**
- * Messages between a WorkerModel (workerModel.ts) and its thread (modelWorker.ts).
+ * What a WorkerModel (workerModel.ts) and its thread (modelWorker.ts) exchange, in the shapes of
+ * shared/workers/callProtocol.ts.
  */
 import type { ItemRow } from '../shared/data/types.js';
-import type { PostedError } from '../shared/workers/workerErrors.js';
 import type { Device, LoadModelOptions } from './model.js';
 import type { UserQuery } from './types.js';
 
@@ -11,7 +11,7 @@ export interface ModelWorkerData {
   options: LoadModelOptions;
 }
 
-/** What the main thread keeps of the loaded model: everything but its sessions and vocabularies. */
+/** What the calling thread keeps of the loaded model: everything but its sessions and vocabularies. */
 export interface ModelInfo {
   modelVersion: string;
   dim: number;
@@ -25,10 +25,3 @@ export type ModelCall =
   | { op: 'embedUsers'; queries: UserQuery[] }
   | { op: 'embedItems'; rows: ItemRow[] }
   | { op: 'scoreRanker'; features: Float32Array; n: number };
-
-export type ToModelWorker = ({ type: 'call'; id: number } & ModelCall) | { type: 'close' };
-
-export type FromModelWorker =
-  | { type: 'ready'; info: ModelInfo }
-  | { type: 'done'; id: number; values: Float32Array }
-  | ({ type: 'failed'; id: number | null } & PostedError);

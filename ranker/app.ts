@@ -61,7 +61,9 @@ export const DEFAULT_MAX_IN_FLIGHT = 64;
  * Off: on the 2-core box it measured no faster (server CPU per request was no lower, and the
  * extra event-loop hop cost deadline misses), because the ranker's run is a small share of a
  * request next to HTTP and feature work. The option stays for larger models or ranker depths.
- * It batches the user tower, and the ranker when it runs on this thread; the scoring worker
+ * (That was measured while the model ran on the HTTP thread; it now runs in the version's model
+ * thread, where batching also saves messages.) It batches the user tower, and the ranker when
+ * there is no scoring worker; the scoring worker
  * (serve's default) batches the ranker runs of concurrent requests in any case.
  */
 export const DEFAULT_MICRO_BATCH = false;

@@ -79,7 +79,7 @@ async function loadServingVersion(store: string, id: string | undefined, scoring
     try {
       await attachScoringWorker(
         version,
-        (err) => app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version now scores on the HTTP thread'),
+        (err) => app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version now computes features on the HTTP thread and runs the ranker in its model thread'),
         (requests, seconds) => app.metrics?.observeScoringBatch(requests, seconds),
       );
     } catch (err) {
@@ -94,7 +94,7 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
   applyServerGcSettings();
   const scoringWorker = opts.scoringWorker ?? true;
   // The app's logger exists only once the app does: a worker that died while the first version
-  // warmed would go unlogged (the version would still serve, scoring on the HTTP thread).
+  // warmed would go unlogged (the version would still serve, scoring without it).
   const appParts: AppParts = {};
   const first = await loadServingVersion(opts.store, undefined, scoringWorker, appParts);
   const storeRoots = [opts.store, path.resolve(opts.store), await realpath(opts.store).catch(() => opts.store)];

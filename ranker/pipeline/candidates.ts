@@ -117,15 +117,13 @@ async function scoreCallerItems(inp: CandidatesInput, items: Int32Array): Promis
 async function retrieveLive(inp: CandidatesInput, knownUser: KnownUser | null, need: number): Promise<CandidateList> {
   const { version } = inp;
   const query = await liveUserVector(inp, knownUser);
-  const n = Math.min(need, version.hnsw.getCurrentCount());
+  const n = Math.min(need, version.index.count);
   if (n <= 0) return { items: new Int32Array(0), scores: new Float32Array(0) };
-  // hnswlib-node only takes plain arrays; results come back nearest first.
-  const res = version.hnsw.searchKnn(Array.from(query), n);
-  const items = Int32Array.from(res.neighbors);
-  const scores = new Float32Array(res.distances.length);
+  const { labels, distances } = await version.index.search(query, n);
+  const scores = new Float32Array(distances.length);
   // The 'ip' space reports distance = 1 - dot.
-  for (let i = 0; i < scores.length; i++) scores[i] = 1 - res.distances[i];
-  return { items, scores };
+  for (let i = 0; i < scores.length; i++) scores[i] = 1 - distances[i];
+  return { items: labels, scores };
 }
 
 /** The query as the index expects it: unit length under cosine, finite in any case. */

@@ -1,9 +1,9 @@
 /**
- * Micro-batching across concurrent requests. onnxruntime-node runs a session on the main thread
- * after a setImmediate hop, so N requests arriving in one event-loop turn otherwise make N small
- * runs, each paying the call overhead (tensor wrapping, dispatch, output copy). Calls made in the
- * same turn are coalesced and flushed as one run in the next check phase; under load that is
- * where most calls meet, and when idle it costs one empty loop turn.
+ * Micro-batching across concurrent requests. A version's model runs in its own thread
+ * (models/workerModel.ts), so N requests arriving in one event-loop turn otherwise make N
+ * messages each way and N small runs, each paying the call overhead (tensor wrapping, dispatch,
+ * output copy). Calls made in the same turn are coalesced and flushed as one call in the next
+ * check phase; under load that is where most calls meet, and when idle it costs one empty loop turn.
  */
 import type { UserQuery } from '../../models/types.js';
 

@@ -1,7 +1,8 @@
 /**
  * features → score → order, in this thread or in the version's scoring worker. Both give the
  * same answer (the worker runs the same functions); the worker takes the work off the main
- * thread, which under load is the one the HTTP work alone keeps busy.
+ * thread, which under load is the one the HTTP work alone keeps busy. (Without the scoring
+ * worker, the ranker itself runs in the version's model thread: models/workerModel.ts.)
  *
  * Scoring is the one part worth abandoning: it is the costliest under load and the only one whose
  * absence still leaves a sensible answer, the retrieval order. A late or failed scoring answers

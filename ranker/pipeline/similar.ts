@@ -10,21 +10,19 @@ export interface SimilarItem {
 }
 
 /** The k nearest items to item index `item`, nearest first, the item itself left out. */
-export function similarItems(version: LoadedVersion, item: number, k: number): SimilarItem[] {
+export async function similarItems(version: LoadedVersion, item: number, k: number): Promise<SimilarItem[]> {
   const { dim, embeddings } = version;
-  const count = version.hnsw.getCurrentCount();
   // One extra for the item itself, which is normally its own nearest neighbour (not always under
   // a dot product, hence the filter rather than a slice).
-  const want = Math.min(k + 1, count);
+  const want = Math.min(k + 1, version.index.count);
   if (want <= 0) return [];
-  const query = Array.from(embeddings.subarray(item * dim, (item + 1) * dim));
-  const res = version.hnsw.searchKnn(query, want);
+  const { labels, distances } = await version.index.search(embeddings.slice(item * dim, (item + 1) * dim), want);
   const out: SimilarItem[] = [];
-  for (let i = 0; i < res.neighbors.length && out.length < k; i++) {
-    const label = res.neighbors[i];
+  for (let i = 0; i < labels.length && out.length < k; i++) {
+    const label = labels[i];
     if (label === item) continue;
     // The 'ip' space reports distance = 1 - dot.
-    out.push({ itemId: version.itemIds[label], score: 1 - res.distances[i] });
+    out.push({ itemId: version.itemIds[label], score: 1 - distances[i] });
   }
   return out;
 }

@@ -39,7 +39,7 @@ export function registerSimilarRoute(app: FastifyInstance, versions: VersionHold
         if (item === undefined) {
           return reply.code(404).send(errorBody('NOT_FOUND', `item '${itemId}' is not in index version ${version.id}`));
         }
-        const items = similarItems(version, item, k);
+        const items = await similarItems(version, item, k);
         return { itemId, items, indexVersion: version.id, tookMs: performance.now() - arrivedAt };
       } finally {
         lease.release();

@@ -12,9 +12,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import hnswlib from 'hnswlib-node';
 import { TwoTowerError } from '../errors.js';
 import { loadModelInWorker } from '../../models/workerModel.js';
+import { openIndexInWorker } from './indexThread.js';
 import { LmdbCandidateStore } from '../candidates/lmdbCandidateStore.js';
 import { LmdbUserStore } from '../candidates/lmdbUserStore.js';
 import { readFloat32File, readJsonFile } from './binaryFiles.js';
@@ -72,22 +72,17 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
   if (badPopular >= 0) throw new TwoTowerError('STORE', `${at('popular.json')}: entry ${badPopular} is ${String(popularList[badPopular])}, not an item index below ${n}`);
   const popular = Int32Array.from(popularList);
 
-  const hnsw = new hnswlib.HierarchicalNSW('ip', dim);
-  try {
-    await hnsw.readIndex(path.join(dir, 'hnsw.bin'));
-  } catch (err) {
-    throw new TwoTowerError('STORE', `${at('hnsw.bin')}: cannot read HNSW index (${(err as Error).message})`);
-  }
-  if (hnsw.getCurrentCount() !== n) {
-    throw new TwoTowerError('STORE', `${at('hnsw.bin')}: holds ${hnsw.getCurrentCount()} items, manifest says ${n}`);
-  }
-  hnsw.setEf(opts.ef ?? manifest.params?.ef ?? 100);
-
-  // In a thread of its own: creating onnxruntime sessions blocks the calling thread, which for the
-  // ranker is the one answering requests while a new version loads (workerModel.ts).
-  const model = await loadModelInWorker(path.join(dir, 'model'), { device: opts.device ?? 'cpu' });
+  // The index and the model each load in a thread of their own, side by side: a search, and the
+  // creation of onnxruntime sessions, hold the thread they run on, which for the ranker is the
+  // one answering requests while a new version loads (indexThread.ts, workerModel.ts).
+  const [index, model] = await allOrNone([
+    openIndexInWorker({ file: path.join(dir, 'hnsw.bin'), name: at('hnsw.bin'), dim, items: n, ef: opts.ef ?? manifest.params?.ef ?? 100 }),
+    loadModelInWorker(path.join(dir, 'model'), { device: opts.device ?? 'cpu' }),
+  ] as const);
+  // Nothing else owns the threads yet: a refused version must not leave them running.
+  const closeThreads = () => Promise.all([index.close(), model.close()].map((p) => p.catch(() => undefined)));
   if (model.modelVersion !== manifest.model.version || model.dim !== dim) {
-    await model.close();
+    await closeThreads();
     throw new TwoTowerError('STORE', `${label}/model: model ${model.modelVersion} (dim ${model.dim}) does not match the manifest (model ${manifest.model.version}, dim ${dim})`);
   }
   let candidates: LmdbCandidateStore | undefined;
@@ -96,8 +91,7 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
     candidates = new LmdbCandidateStore(path.join(dir, 'candidates.lmdb'));
     users = new LmdbUserStore(path.join(dir, 'users.lmdb'));
   } catch (err) {
-    // Nothing else owns the model's sessions yet: a refused version must not leak them.
-    await Promise.all([candidates?.close(), model.close()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([candidates?.close().catch(() => undefined), closeThreads()]);
     throw new TwoTowerError('STORE', `${label}: cannot open the LMDB stores (${(err as Error).message})`);
   }
   const openCandidates = candidates;
@@ -116,7 +110,7 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
     categories: meta.categories,
     popularity,
     popular,
-    hnsw,
+    index,
     candidates: openCandidates,
     users: openUsers,
     model,
@@ -127,11 +121,23 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
       // What was attached may still be using the handles below (a worker mid-batch), so it goes
       // first; its failure is reported after the version's own handles are closed all the same.
       const attached = await Promise.allSettled(cleanups.splice(0).map((c) => c()));
-      await Promise.all([openCandidates.close(), openUsers.close(), model.close()]);
+      await Promise.all([openCandidates.close(), openUsers.close(), model.close(), index.close()]);
       const failed = attached.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
   };
+}
+
+/**
+ * Every promise's value, or the first rejection in list order once all have settled, after
+ * closing what the others opened.
+ */
+async function allOrNone<T extends readonly Promise<{ close(): Promise<void> }>[]>(opening: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(opening);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+  await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.close().catch(() => undefined) : undefined)));
+  throw failed.reason;
 }
 
 /** Entries indexed between turns of the event loop (about 1-2 ms of work each). */

@@ -18,7 +18,6 @@
  *   build.lock               held by a running build (or gc); see buildLock.ts
  *   PUBLISHING               the id being promoted and flipped; see leftovers.ts
  */
-import type { HierarchicalNSW } from 'hnswlib-node';
 import type { TwoTowerModel } from '../../models/types.js';
 import type { UserRow } from '../data/types.js';
 
@@ -91,6 +90,23 @@ export interface KnownUser {
   history: string[];
 }
 
+/** The k nearest items to a query, nearest first. */
+export interface Neighbours {
+  /** Item indices. */
+  labels: Int32Array;
+  /** hnswlib's 'ip' distance: 1 - dot. */
+  distances: Float32Array;
+}
+
+/** An approximate nearest-neighbour index, searched without holding the caller's thread. */
+export interface AnnIndex {
+  /** Items in the index. */
+  readonly count: number;
+  /** The k nearest items to `query` (dim values); k at most count. */
+  search(query: Float32Array, k: number): Promise<Neighbours>;
+  close(): Promise<void>;
+}
+
 /** Everything the ranker and the evaluator need from one version, held in memory. */
 export interface LoadedVersion {
   id: string;
@@ -111,7 +127,8 @@ export interface LoadedVersion {
   popularity: Float32Array;
   /** Item indices, most popular first. */
   popular: Int32Array;
-  hnsw: HierarchicalNSW;
+  /** The HNSW index over the item embeddings (label = item index, 'ip' space). */
+  index: AnnIndex;
   candidates: CandidateStore;
   users: { get(userId: string): KnownUser | null };
   model: TwoTowerModel;

@@ -108,7 +108,7 @@ describe('loadModelInWorker', () => {
 
   it('a thread that dies fails the calls waiting on it and every later call, naming the worker', async () => {
     const model = await loadModelInWorker(good);
-    const worker = (model as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const worker = (model as unknown as { client: { terminate(): Promise<number> } }).client;
     const waiting = model.embedItems(tiny.world.items).catch((e: unknown) => e);
     await worker.terminate();
     const err = (await waiting) as Error | Float32Array;
