@@ -8,6 +8,7 @@
  *              items as the session (what POST /v1/rank answers)
  * and the popularity (the version's own list) and random baselines, on the same users.
  */
+import { availableParallelism } from 'node:os';
 import { loadInteractions, resolveTable } from '../../shared/data/readers.js';
 import { InputError } from '../../shared/errors.js';
 import { loadVersion } from '../../shared/store/loadVersion.js';
@@ -40,7 +41,8 @@ export async function loadHoldout(data: string): Promise<Holdout> {
 
 export async function evaluateStoreVersion(o: StoreEvalOptions, holdout?: Holdout): Promise<EvalRun> {
   const held = holdout ?? (await loadHoldout(o.data));
-  const v = await loadVersion(o.store, o.version);
+  // Offline, nothing else needs the cores: the towers get a thread per core (the ranker's 1 is for sharing).
+  const v = await loadVersion(o.store, o.version, { intraOpThreads: availableParallelism() });
   try {
     return await evaluateLoadedVersion(v, held, o);
   } finally {
