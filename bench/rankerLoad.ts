@@ -6,7 +6,7 @@
  *
  *   tsc -p bench/tsconfig.json && node dist/bench/rankerLoad.js --dir /tmp/tt/bench-ranker \
  *     [--mode static|dynamic|empty] [--scoring worker|thread] [--rates 1000] [--duration 8] [--threads]
- *     [--warm-s 8] [--warm-rate 800] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
+ *     [--warm-s 8] [--warm-rate 800] [--budget-ms 20] [--max-in-flight 64] [-- --cpu-prof --cpu-prof-dir=/tmp/p]
  */
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ const body = (): string =>
   JSON.stringify({ userId: pick(bench.userIds), k: 20, session: { items: [pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds)] } });
 
 const script = mode === 'empty' ? path.join(here, 'emptyServer.js') : path.join(here, 'rankerServer.js');
-const args = mode === 'empty' ? [] : [bench.store, mode, String(get('budget-ms') ?? 20), String(DEFAULT_MAX_IN_FLIGHT), 'nobatch', get('scoring') ?? 'worker'];
+const args = mode === 'empty' ? [] : [bench.store, mode, String(get('budget-ms') ?? 20), String(get('max-in-flight') ?? DEFAULT_MAX_IN_FLIGHT), 'nobatch', get('scoring') ?? 'worker'];
 const child = fork(script, args, { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const base = await new Promise<string>((resolve, reject) => {
   child.once('message', (m: { url?: string }) => (m.url ? resolve(m.url) : reject(new Error('no url'))));
