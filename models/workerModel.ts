@@ -15,10 +15,13 @@ import type { TwoTowerModel, UserQuery } from './types.js';
 
 const MODEL_WORKER = new URL('./modelWorker.js', import.meta.url);
 
-/** Loads the model folder `dir` in a new worker thread; refused as loadModel would refuse it. */
-export async function loadModelInWorker(dir: string, options: LoadModelOptions = {}): Promise<WorkerModel> {
+/**
+ * Loads the model folder `dir` in a new worker thread; refused as loadModel would refuse it.
+ * `onDeath` hears of a thread that stopped other than by close() (every call then fails).
+ */
+export async function loadModelInWorker(dir: string, options: LoadModelOptions = {}, onDeath?: (err: Error) => void): Promise<WorkerModel> {
   const data: ModelWorkerData = { dir, options };
-  const client = await WorkerClient.start<ModelCall, Float32Array, ModelInfo>(MODEL_WORKER, data, 'model worker', (info) => `model worker of model ${info.modelVersion}`);
+  const client = await WorkerClient.start<ModelCall, Float32Array, ModelInfo>(MODEL_WORKER, data, 'model worker', (info) => `model worker of model ${info.modelVersion}`, onDeath);
   return new WorkerModel(dir, client);
 }
 

@@ -15,6 +15,9 @@ export type VersionLoadOutcome = 'swapped' | 'refused';
 const SOURCES: readonly CandidateSource[] = ['precomputed', 'cold_start', 'popular', 'caller'];
 const DEGRADED_REASONS: readonly DegradedReason[] = ['deadline', 'ranker_failed', 'retrieval_failed'];
 const LOAD_OUTCOMES: readonly VersionLoadOutcome[] = ['swapped', 'refused'];
+/** The threads a served version runs beside the HTTP thread. */
+export type VersionThread = 'scoring' | 'model' | 'index';
+const VERSION_THREADS: readonly VersionThread[] = ['scoring', 'model', 'index'];
 
 export interface RankerMetricsOptions {
   /** The serving version, read at scrape time for the version info and age gauges. */
@@ -36,6 +39,7 @@ export class RankerMetrics {
   readonly #degraded: Counter<'reason'>;
   readonly #shed: Counter<'route'>;
   readonly #versionLoads: Counter<'outcome'>;
+  readonly #threadDeaths: Counter<'thread'>;
   readonly #scoringBatchSeconds: Histogram;
   readonly #scoringBatchJobs: Histogram;
 
@@ -87,6 +91,12 @@ export class RankerMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers,
     });
+    this.#threadDeaths = new Counter({
+      name: 'twotower_version_thread_deaths_total',
+      help: "Worker threads of a served version that stopped unasked (scoring: features and ranker; model: the user tower; index: HNSW search)",
+      labelNames: ['thread'],
+      registers,
+    });
     this.#versionLoads = new Counter({
       name: 'twotower_version_loads_total',
       help: 'Attempts to put a new index version in service, by outcome',
@@ -98,6 +108,7 @@ export class RankerMetrics {
     for (const source of SOURCES) this.#rankRequests.inc({ source }, 0);
     for (const reason of DEGRADED_REASONS) this.#degraded.inc({ reason }, 0);
     for (const outcome of LOAD_OUTCOMES) this.#versionLoads.inc({ outcome }, 0);
+    for (const thread of VERSION_THREADS) this.#threadDeaths.inc({ thread }, 0);
     const { getVersion } = opts;
     new Gauge({
       name: 'twotower_index_info',
@@ -166,6 +177,10 @@ export class RankerMetrics {
 
   countShed(route: string): void {
     this.#shed.inc({ route });
+  }
+
+  countThreadDeath(thread: VersionThread): void {
+    this.#threadDeaths.inc({ thread });
   }
 
   countVersionLoad(outcome: VersionLoadOutcome): void {

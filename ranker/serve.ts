@@ -74,12 +74,21 @@ interface AppParts {
  * that cannot start, such as one whose ranker file changed under it, refuses the version).
  */
 async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean, app: AppParts) {
-  const version = await loadVersion(store, id);
+  // Called at any time after the thread started, even before loadVersion returns: no `version` here.
+  const onThreadDeath = (thread: 'model' | 'index', err: Error) => {
+    app.metrics?.countThreadDeath(thread);
+    const lost = thread === 'model' ? 'the user tower' : 'HNSW search';
+    app.log?.error({ err, version: id ?? 'CURRENT', thread }, `${thread} thread stopped: without ${lost}, live retrieval answers from popularity (degraded) until another version loads`);
+  };
+  const version = await loadVersion(store, id, { onThreadDeath });
   if (scoringWorker) {
     try {
       await attachScoringWorker(
         version,
-        (err) => app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version now computes features on the HTTP thread and runs the ranker in its model thread'),
+        (err) => {
+          app.metrics?.countThreadDeath('scoring');
+          app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version now computes features on the HTTP thread and runs the ranker in its model thread');
+        },
         (requests, seconds) => app.metrics?.observeScoringBatch(requests, seconds),
       );
     } catch (err) {

@@ -24,12 +24,31 @@ export interface SearchCall {
   k: number;
 }
 
-/** Reads the index in a new worker thread; refused (STORE) when it cannot be read or holds the wrong count. */
-export async function openIndexInWorker(data: IndexWorkerData): Promise<AnnIndex> {
-  const client = await WorkerClient.start<SearchCall, Neighbours, null>(INDEX_WORKER, data, 'index worker', () => `index worker of ${data.name}`);
-  return {
-    count: data.items,
-    search: (query, k) => client.call({ query, k }),
-    close: () => client.close(`${data.name} is closed`),
-  };
+/**
+ * Reads the index in a new worker thread; refused (STORE) when it cannot be read or holds the
+ * wrong count. `onDeath` hears of a thread that stopped other than by close() (every search then fails).
+ */
+export async function openIndexInWorker(data: IndexWorkerData, onDeath?: (err: Error) => void): Promise<IndexThread> {
+  const client = await WorkerClient.start<SearchCall, Neighbours, null>(INDEX_WORKER, data, 'index worker', () => `index worker of ${data.name}`, onDeath);
+  return new IndexThread(data, client);
+}
+
+export class IndexThread implements AnnIndex {
+  readonly count: number;
+
+  constructor(
+    private readonly data: IndexWorkerData,
+    private readonly client: WorkerClient<SearchCall, Neighbours, null>,
+  ) {
+    this.count = data.items;
+  }
+
+  search(query: Float32Array, k: number): Promise<Neighbours> {
+    return this.client.call({ query, k });
+  }
+
+  /** Lets searches under way finish, then ends the thread (which frees the index). */
+  close(): Promise<void> {
+    return this.client.close(`${this.data.name} is closed`);
+  }
 }

@@ -36,6 +36,11 @@ export interface LoadVersionOptions {
    * 26.0-40.6 ms with the default and 15.8-19.6 ms with 1 (three runs each).
    */
   intraOpThreads?: number;
+  /**
+   * Hears of the version's model or index thread stopping other than by close(): its calls then
+   * fail (a live retrieval answers from popularity, degraded) until another version loads.
+   */
+  onThreadDeath?: (thread: 'model' | 'index', err: Error) => void;
 }
 
 export async function loadVersion(store: string, versionId?: string, opts: LoadVersionOptions = {}): Promise<LoadedVersion> {
@@ -84,8 +89,12 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
   // creation of onnxruntime sessions, hold the thread they run on, which for the ranker is the
   // one answering requests while a new version loads (indexThread.ts, workerModel.ts).
   const [index, model] = await allOrNone([
-    openIndexInWorker({ file: path.join(dir, 'hnsw.bin'), name: at('hnsw.bin'), dim, items: n, ef: opts.ef ?? manifest.params?.ef ?? 100 }),
-    loadModelInWorker(path.join(dir, 'model'), { device: opts.device ?? 'cpu', intraOpThreads: opts.intraOpThreads ?? 1 }),
+    openIndexInWorker({ file: path.join(dir, 'hnsw.bin'), name: at('hnsw.bin'), dim, items: n, ef: opts.ef ?? manifest.params?.ef ?? 100 }, (err) =>
+      opts.onThreadDeath?.('index', err),
+    ),
+    loadModelInWorker(path.join(dir, 'model'), { device: opts.device ?? 'cpu', intraOpThreads: opts.intraOpThreads ?? 1 }, (err) =>
+      opts.onThreadDeath?.('model', err),
+    ),
   ] as const);
   // Nothing else owns the threads yet: a refused version must not leave them running.
   const closeThreads = () => Promise.all([index.close(), model.close()].map((p) => p.catch(() => undefined)));

@@ -1,9 +1,9 @@
 /**
  * The calling side of callProtocol.ts: a worker thread started, waited for until ready (or its
  * refusal, rethrown here with its code), then sent calls that each settle with their own answer.
- * A worker that dies fails the calls waiting on it and every later one; close() lets calls under
- * way finish before the worker releases what it holds (a session or an index must not go away
- * mid-run).
+ * A worker that dies fails the calls waiting on it and every later one, and is reported to
+ * `onDeath`; close() lets calls under way finish before the worker releases what it holds (a
+ * session or an index must not go away mid-run).
  */
 import type { Worker } from 'node:worker_threads';
 import { TwoTowerError } from '../errors.js';
@@ -30,6 +30,7 @@ export class WorkerClient<C, R, Ready> {
     /** Names the worker and what it holds in errors ("model worker of model m-…"). */
     private readonly what: string,
     readonly info: Ready,
+    private readonly onDeath: (err: Error) => void,
   ) {
     worker.on('message', (m: FromCallWorker<R, Ready>) => this.#onMessage(m));
     worker.on('error', (err) => this.#die(new TwoTowerError('INTERNAL', `${what} failed: ${err.message}`)));
@@ -41,14 +42,21 @@ export class WorkerClient<C, R, Ready> {
 
   /**
    * Starts the worker module at `moduleUrl` with `data`. `what` names it while loading; `named`
-   * names it afterwards, from what it said when ready.
+   * names it afterwards, from what it said when ready. `onDeath` hears once of a worker that
+   * stopped other than by close().
    */
-  static async start<C, R, Ready>(moduleUrl: URL, data: unknown, what: string, named: (info: Ready) => string): Promise<WorkerClient<C, R, Ready>> {
+  static async start<C, R, Ready>(
+    moduleUrl: URL,
+    data: unknown,
+    what: string,
+    named: (info: Ready) => string,
+    onDeath: (err: Error) => void = () => {},
+  ): Promise<WorkerClient<C, R, Ready>> {
     const worker = startWorker(moduleUrl, data);
     const ready = await whenReady<FromCallWorker<R, Ready>>(worker, what, (m) =>
       m.type === 'failed' ? receivedError(m, what) : new TwoTowerError('INTERNAL', `${what}: unexpected '${m.type}' while loading`),
     );
-    return new WorkerClient<C, R, Ready>(worker, named(ready.info), ready.info);
+    return new WorkerClient<C, R, Ready>(worker, named(ready.info), ready.info, onDeath);
   }
 
   /** `transfer`: buffers of the call to move to the worker rather than copy (the caller gives them up). */
@@ -96,8 +104,10 @@ export class WorkerClient<C, R, Ready> {
 
   /** The thread is gone: nothing pending will be answered. */
   #die(err: TwoTowerError): void {
+    const unexpected = this.#dead === null;
     this.#dead ??= err;
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    if (unexpected) this.onDeath(err);
   }
 }
