@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
 import { ensureBenchVersion } from './benchVersion.js';
+import { rankBodies } from './rankBody.js';
 import { startChild, type ChildServer } from './child.js';
 import { startGeneratorProcess } from './generatorProcess.js';
 import { percentile } from './openLoop.js';
@@ -92,10 +93,7 @@ const load0 = os.loadavg()[0];
 const version = await ensureBenchVersion(path.resolve(args.dir), BENCH_PARAMS, args.rebuild);
 say(`version ${version.versionId}${version.buildSeconds === null ? ' (cached)' : `, built in ${version.buildSeconds}s`}`);
 
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
-/** A realistic request: a known user, a session of 5 items, k = 20. */
-const rankBody = (): string =>
-  JSON.stringify({ userId: pick(version.userIds), k: 20, session: { items: [pick(version.itemIds), pick(version.itemIds), pick(version.itemIds), pick(version.itemIds), pick(version.itemIds)] } });
+const rankBody = rankBodies(version);
 
 const rows: Row[] = [];
 // The open-loop generator runs in a process of its own (generatorProcess.ts); autocannon, for the

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_IN_FLIGHT } from '../ranker/app.js';
 import { ensureBenchVersion } from './benchVersion.js';
+import { rankBodies } from './rankBody.js';
 import { startGeneratorProcess } from './generatorProcess.js';
 import { percentile } from './openLoop.js';
 import { BENCH_DIR, BENCH_PARAMS } from './params.js';
@@ -33,9 +34,7 @@ const connections = Number(get('connections') ?? 128);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bench = await ensureBenchVersion(path.resolve(get('dir') ?? BENCH_DIR), BENCH_PARAMS, false);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
-const body = (): string =>
-  JSON.stringify({ userId: pick(bench.userIds), k: 20, session: { items: [pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds)] } });
+const body = rankBodies(bench);
 
 const script = mode === 'empty' ? path.join(here, 'emptyServer.js') : path.join(here, 'rankerServer.js');
 const args = mode === 'empty' ? [] : [bench.store, mode, String(get('budget-ms') ?? 20), String(get('max-in-flight') ?? DEFAULT_MAX_IN_FLIGHT), 'nobatch', get('scoring') ?? 'worker'];

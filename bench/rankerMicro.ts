@@ -18,6 +18,7 @@ import { VersionHolder } from '../ranker/versionHolder.js';
 import { warmVersion } from '../ranker/warm.js';
 import { loadVersion } from '../shared/store/loadVersion.js';
 import { ensureBenchVersion } from './benchVersion.js';
+import { rankRequests } from './rankBody.js';
 import { BENCH_DIR, BENCH_PARAMS } from './params.js';
 
 const argv = process.argv.slice(2);
@@ -41,12 +42,8 @@ const rnd = () => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
   return seed / 0x80000000;
 };
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-const bodies = Array.from({ length: Math.min(N, 5000) }, () => ({
-  userId: pick(bench.userIds),
-  k: 20,
-  session: { items: [pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds), pick(bench.itemIds)] },
-}));
+const nextRequest = rankRequests(bench, rnd);
+const bodies = Array.from({ length: Math.min(N, 5000) }, nextRequest);
 
 const log = { warn() {} };
 
