@@ -46,10 +46,11 @@ export class VersionReloader {
 
   /**
    * Serves the version CURRENT names, if it is not already serving. Reloads run one at a time
-   * (two would load the same version twice); `force` retries a version refused before.
+   * (two would load the same version twice); `force` retries a version refused before; `replace`
+   * loads a fresh copy even of the version serving (one that lost a worker thread).
    */
-  reload(opts: { force?: boolean } = {}): Promise<ReloadOutcome> {
-    const run = this.#chain.then(() => this.#reloadNow(opts.force ?? false));
+  reload(opts: { force?: boolean; replace?: boolean } = {}): Promise<ReloadOutcome> {
+    const run = this.#chain.then(() => this.#reloadNow(opts.force ?? false, opts.replace ?? false));
     this.#chain = run.catch(() => {});
     return run;
   }
@@ -60,7 +61,7 @@ export class VersionReloader {
     await this.#chain;
   }
 
-  async #reloadNow(force: boolean): Promise<ReloadOutcome> {
+  async #reloadNow(force: boolean, replace: boolean): Promise<ReloadOutcome> {
     const { store, holder, log } = this.#opts;
     if (this.#closed) return { status: 'unchanged', indexVersion: holder.get()?.id ?? null };
     const serving = holder.get()?.id ?? null;
@@ -70,7 +71,7 @@ export class VersionReloader {
     } catch (err) {
       return this.#report({ status: 'refused', versionId: '(CURRENT)', reason: `cannot read CURRENT: ${message(err)}` });
     }
-    if (id === null || id === serving) return { status: 'unchanged', indexVersion: serving };
+    if (id === null || (id === serving && !replace)) return { status: 'unchanged', indexVersion: serving };
     const refusedBefore = this.#refused.get(id);
     if (refusedBefore !== undefined && !force) return { status: 'refused', versionId: id, reason: refusedBefore };
 

@@ -8,6 +8,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadVersion } from '../shared/store/loadVersion.js';
+import type { LoadedVersion } from '../shared/store/types.js';
 import { resolveAdminToken } from './adminAuth.js';
 import { buildRankerApp, DEFAULT_BUDGET_MS, DEFAULT_MAX_IN_FLIGHT } from './app.js';
 import { applyServerGcSettings } from './gcTuning.js';
@@ -67,27 +68,39 @@ export interface RunningRanker {
 interface AppParts {
   log?: Pick<FastifyBaseLogger, 'error'>;
   metrics?: RankerMetrics;
+  /** Puts a fresh copy of `version` in service if it is the one serving (it lost a worker thread). */
+  replaceServing?: (version: LoadedVersion) => void;
 }
+
+/**
+ * A served version that lost a thread is replaced at most this often: a thread that dies again in
+ * every copy (a bad model, a leak) must not keep the ranker loading versions back to back.
+ */
+const REPLACE_MIN_INTERVAL_MS = 30_000;
 
 /**
  * Loads a version ready to be warmed: with its scoring worker attached when asked for (a worker
  * that cannot start, such as one whose ranker file changed under it, refuses the version).
  */
 async function loadServingVersion(store: string, id: string | undefined, scoringWorker: boolean, app: AppParts) {
-  // Called at any time after the thread started, even before loadVersion returns: no `version` here.
+  // Called at any time after the thread started, even before loadVersion returns.
+  let loaded: LoadedVersion | undefined;
   const onThreadDeath = (thread: 'model' | 'index', err: Error) => {
     app.metrics?.countThreadDeath(thread);
     const lost = thread === 'model' ? 'the user tower' : 'HNSW search';
-    app.log?.error({ err, version: id ?? 'CURRENT', thread }, `${thread} thread stopped: without ${lost}, live retrieval answers from popularity (degraded) until another version loads`);
+    app.log?.error({ err, version: loaded?.id ?? id ?? 'CURRENT', thread }, `${thread} thread stopped: without ${lost}, live retrieval answers from popularity (degraded) until a fresh copy of the version loads`);
+    if (loaded) app.replaceServing?.(loaded);
   };
   const version = await loadVersion(store, id, { onThreadDeath });
+  loaded = version;
   if (scoringWorker) {
     try {
       await attachScoringWorker(
         version,
         (err) => {
           app.metrics?.countThreadDeath('scoring');
-          app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version now computes features on the HTTP thread and runs the ranker in its model thread');
+          app.log?.error({ err, version: version.id }, 'scoring worker stopped; this version computes features on the HTTP thread and runs the ranker in its model thread until a fresh copy loads');
+          app.replaceServing?.(version);
         },
         (requests, seconds) => app.metrics?.observeScoringBatch(requests, seconds),
       );
@@ -149,6 +162,18 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
       },
     });
     reloader = activeReloader;
+    let lastReplace = -Infinity;
+    appParts.replaceServing = (version) => {
+      // A version still loading is refused by its warm-up if it cannot serve; a retired one is moot.
+      if (versions.get() !== version) return;
+      const now = performance.now();
+      if (now - lastReplace < REPLACE_MIN_INTERVAL_MS) {
+        log.error({ version: version.id }, `not replacing the version again within ${REPLACE_MIN_INTERVAL_MS / 1000} s of the last replacement; it keeps serving as it can`);
+        return;
+      }
+      lastReplace = now;
+      void activeReloader.reload({ replace: true }).catch((err: unknown) => log.error({ err }, 'replacing the version failed'));
+    };
     const url = await running.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
     if (opts.watch ?? true) {
       watcher = watchCurrent(

@@ -33,6 +33,31 @@ function fake(id: string) {
 const quiet = { info() {}, error() {} };
 
 describe('VersionReloader', () => {
+  it('replace loads a fresh copy of the version serving, which a plain reload leaves alone', async () => {
+    const first = fake(V1);
+    const holder = new VersionHolder(first.version);
+    const loads: string[] = [];
+    const reloader = new VersionReloader({
+      store,
+      holder,
+      load: async (_s, id) => {
+        loads.push(id);
+        return fake(id).version;
+      },
+      warm: async () => {},
+      log: quiet,
+    });
+    await point(V1);
+    expect(await reloader.reload()).toEqual({ status: 'unchanged', indexVersion: V1 });
+    expect(await reloader.reload({ force: true })).toEqual({ status: 'unchanged', indexVersion: V1 });
+    expect(loads).toEqual([]);
+    expect(await reloader.reload({ replace: true })).toEqual({ status: 'swapped', indexVersion: V1, previousVersion: V1 });
+    expect(loads).toEqual([V1]);
+    expect(holder.get()).not.toBe(first.version);
+    expect(holder.get()?.id).toBe(V1);
+    expect(first.state.closed).toBe(true);
+  });
+
   it('swaps in what CURRENT names, refuses a version that fails to warm, and does not retry it unforced', async () => {
     const v1 = fake(V1);
     const holder = new VersionHolder(v1.version);

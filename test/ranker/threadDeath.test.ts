@@ -1,11 +1,14 @@
 /**
  * A served version runs its user tower and its HNSW search in threads of their own. When one of
- * them stops unasked (a crash, an out-of-memory worker), the ranker must say so once (log and
- * /metrics), keep answering (a live retrieval degrades to popularity), and not hang or report it
- * again on close. The threads are ended here from outside, as a crash would end them.
+ * them stops unasked (a crash, an out-of-memory worker), the version must say so once, keep
+ * answering (a live retrieval degrades to popularity), and the running ranker must put a fresh
+ * copy of the version in service, though not over and over. The threads are ended here from
+ * outside, as a crash would end them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRankerApp } from '../../ranker/app.js';
 import { serve, type RunningRanker } from '../../ranker/serve.js';
+import { VersionHolder } from '../../ranker/versionHolder.js';
 import { loadVersion } from '../../shared/store/loadVersion.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import { buildFixture, type RankerFixture } from './fixture.js';
@@ -26,6 +29,8 @@ function crash(version: LoadedVersion, thread: 'model' | 'index'): Promise<numbe
   const holder = (thread === 'model' ? version.model : version.index) as unknown as { client: { terminate(): Promise<number> } };
   return holder.client.terminate();
 }
+
+const coldBody = () => ({ userId: 'someone-new', k: 5, session: { items: [fx.world.items[3].itemId] } });
 
 describe('a version thread that stops unasked', () => {
   it('is reported once, with the thread it was; a close is not reported', async () => {
@@ -55,6 +60,42 @@ describe('a version thread that stops unasked', () => {
     expect(deaths.length).toBe(2);
   });
 
+  it('leaves the version answering: live retrieval from popularity (degraded), similar items 500 without internals', async () => {
+    const version = await loadVersion(fx.store);
+    const { app } = buildRankerApp({ versions: new VersionHolder(version), logger: false, budgetMs: null });
+    try {
+      const rank = async (body: unknown) => {
+        const res = await app.inject({ method: 'POST', url: '/v1/rank', payload: body as Record<string, unknown> });
+        return { status: res.statusCode, body: res.json() as { source: string; degraded: boolean; degradedReason?: string; items: unknown[] } };
+      };
+      expect((await rank(coldBody())).body).toMatchObject({ source: 'cold_start', degraded: false });
+
+      await crash(version, 'model');
+      await waitFor('the model thread to be gone', async () => (await rank(coldBody())).body.degraded, 5000);
+      const after = await rank(coldBody());
+      expect(after.status).toBe(200);
+      expect(after.body).toMatchObject({ source: 'popular', degraded: true, degradedReason: 'retrieval_failed' });
+      expect(after.body.items.length).toBe(5);
+
+      const item = fx.world.items[7].itemId;
+      expect((await app.inject({ method: 'GET', url: `/v1/similar/${item}?k=3` })).statusCode).toBe(200);
+      await crash(version, 'index');
+      await waitFor('the index thread to be gone', async () => (await app.inject({ method: 'GET', url: `/v1/similar/${item}?k=3` })).statusCode !== 200, 5000);
+      const similar = await app.inject({ method: 'GET', url: `/v1/similar/${item}?k=3` });
+      expect(similar.statusCode).toBe(500);
+      expect(similar.body).not.toMatch(/hnsw|\/tmp|worker/);
+      // A user with a precomputed list still gets it: in retrieval order, since without a scoring
+      // worker (none is attached here) the ranker runs in the model thread too.
+      const known = await rank({ userId: fx.knownUserId, k: 5 });
+      expect(known.status).toBe(200);
+      expect(known.body).toMatchObject({ source: 'precomputed', degraded: true, degradedReason: 'ranker_failed' });
+      expect(known.body.items.length).toBe(5);
+    } finally {
+      await app.close();
+      await version.close();
+    }
+  });
+
   describe('in the running ranker', () => {
     let server: RunningRanker;
     beforeAll(async () => {
@@ -64,45 +105,26 @@ describe('a version thread that stops unasked', () => {
       await server?.close();
     });
 
-    const deaths = async (thread: string) => parsePrometheusText(await server.metrics.render()).value('twotower_version_thread_deaths_total', { thread });
-    const rankCold = async () => {
-      const res = await fetch(`${server.url}/v1/rank`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: 'someone-new', k: 5, session: { items: [fx.world.items[3].itemId] } }),
-      });
-      return { status: res.status, body: (await res.json()) as { source: string; degraded: boolean; degradedReason?: string; items: unknown[] } };
-    };
+    const metric = async (name: string, labels: Record<string, string>) => parsePrometheusText(await server.metrics.render()).value(name, labels);
 
-    it('counts the death, and a live retrieval answers from popularity, degraded', async () => {
-      const before = await rankCold();
-      expect(before.status).toBe(200);
-      expect(before.body).toMatchObject({ source: 'cold_start', degraded: false });
-      expect(await deaths('model')).toBe(0);
+    it('counts the death and serves a fresh copy of the version, but not again within the replacement interval', async () => {
+      const crashed = server.versions.get()!;
+      expect(await metric('twotower_version_thread_deaths_total', { thread: 'model' })).toBe(0);
+      await crash(crashed, 'model');
+      await waitFor('a fresh copy of the version to serve', () => server.versions.get() !== crashed, 10_000);
+      const fresh = server.versions.get()!;
+      expect(fresh.id).toBe(crashed.id);
+      expect(await metric('twotower_version_thread_deaths_total', { thread: 'model' })).toBe(1);
+      expect(await metric('twotower_version_loads_total', { outcome: 'swapped' })).toBe(1);
+      const res = await fetch(`${server.url}/v1/rank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(coldBody()) });
+      expect(await res.json()).toMatchObject({ source: 'cold_start', degraded: false, indexVersion: crashed.id });
 
-      const version = server.versions.get()!;
-      await crash(version, 'model');
-      await waitFor('the model thread death to be counted', async () => (await deaths('model')) === 1, 5000);
-      const after = await rankCold();
-      expect(after.status).toBe(200);
-      expect(after.body).toMatchObject({ source: 'popular', degraded: true, degradedReason: 'retrieval_failed' });
-      expect(after.body.items.length).toBe(5);
-      expect(await deaths('index')).toBe(0);
-      expect(await deaths('scoring')).toBe(0);
-    });
-
-    it('without its index thread, similar items answer 500 without internals, and the rest still serves', async () => {
-      const item = fx.world.items[7].itemId;
-      expect((await fetch(`${server.url}/v1/similar/${item}?k=3`)).status).toBe(200);
-      await crash(server.versions.get()!, 'index');
-      await waitFor('the index thread death to be counted', async () => (await deaths('index')) === 1, 5000);
-      const res = await fetch(`${server.url}/v1/similar/${item}?k=3`);
-      expect(res.status).toBe(500);
-      expect(await res.text()).not.toMatch(/hnsw|\/tmp|worker/);
-      const known = fx.knownUserId;
-      const ranked = await fetch(`${server.url}/v1/rank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: known, k: 5 }) });
-      expect(ranked.status).toBe(200);
-      expect(await ranked.json()).toMatchObject({ source: 'precomputed', degraded: false });
+      // A second death soon after is counted, but the copy is not replaced again yet.
+      await crash(fresh, 'index');
+      await waitFor('the second death to be counted', async () => (await metric('twotower_version_thread_deaths_total', { thread: 'index' })) === 1, 5000);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(server.versions.get()).toBe(fresh);
+      expect(await metric('twotower_version_loads_total', { outcome: 'swapped' })).toBe(1);
     });
   });
 });
