@@ -51,6 +51,11 @@ export interface ServeOptions {
    * the ordering leave the main thread, which the HTTP work alone keeps busy under load.
    */
   scoringWorker?: boolean;
+  /**
+   * A served version that lost a worker thread is replaced by a fresh copy at most this often
+   * (default 30 s); a death sooner is replaced when the interval is up.
+   */
+  replaceIntervalMs?: number;
 }
 
 export interface RunningRanker {
@@ -76,7 +81,7 @@ interface AppParts {
  * A served version that lost a thread is replaced at most this often: a thread that dies again in
  * every copy (a bad model, a leak) must not keep the ranker loading versions back to back.
  */
-const REPLACE_MIN_INTERVAL_MS = 30_000;
+const DEFAULT_REPLACE_INTERVAL_MS = 30_000;
 
 /**
  * Loads a version ready to be warmed: with its scoring worker attached when asked for (a worker
@@ -162,18 +167,27 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
       },
     });
     reloader = activeReloader;
+    const replaceInterval = opts.replaceIntervalMs ?? DEFAULT_REPLACE_INTERVAL_MS;
     let lastReplace = -Infinity;
-    appParts.replaceServing = (version) => {
+    let deferred: NodeJS.Timeout | null = null;
+    const replaceServing = (version: LoadedVersion): void => {
       // A version still loading is refused by its warm-up if it cannot serve; a retired one is moot.
       if (versions.get() !== version) return;
-      const now = performance.now();
-      if (now - lastReplace < REPLACE_MIN_INTERVAL_MS) {
-        log.error({ version: version.id }, `not replacing the version again within ${REPLACE_MIN_INTERVAL_MS / 1000} s of the last replacement; it keeps serving as it can`);
+      const wait = lastReplace + replaceInterval - performance.now();
+      if (wait > 0) {
+        if (deferred) return;
+        log.error({ version: version.id }, `replacing the version again in ${Math.ceil(wait / 1000)} s (at most one replacement per ${replaceInterval / 1000} s); it serves as it can until then`);
+        deferred = setTimeout(() => {
+          deferred = null;
+          replaceServing(version);
+        }, wait);
+        deferred.unref();
         return;
       }
-      lastReplace = now;
+      lastReplace = performance.now();
       void activeReloader.reload({ replace: true }).catch((err: unknown) => log.error({ err }, 'replacing the version failed'));
     };
+    appParts.replaceServing = replaceServing;
     const url = await running.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
     if (opts.watch ?? true) {
       watcher = watchCurrent(
@@ -193,6 +207,7 @@ export async function serve(opts: ServeOptions): Promise<RunningRanker> {
       metrics,
       reload: (o) => activeReloader.reload(o),
       async close() {
+        if (deferred) clearTimeout(deferred);
         activeWatcher?.close();
         await activeReloader.close();
         await running.close();
