@@ -63,18 +63,14 @@ export interface TowerWorkerJob {
   fileHashes: Record<string, string>;
 }
 
-/** Main → tower worker: run a tower on encoded inputs and write n × dim floats at out[offset..]. */
-export interface TowerRunRequest {
-  type: 'run';
-  id: number;
+/**
+ * A call to the tower worker (shared/workers/callProtocol.ts): run a tower on encoded inputs and
+ * write n × dim floats at out[offset..]; answered with null once written.
+ */
+export interface TowerRun {
   tower: 'item' | 'user';
   n: number;
   inputs: { name: string; dtype: 'int64' | 'float32'; dims: number[]; data: Int32Array | Float32Array }[];
   out: SharedArrayBuffer;
   offset: number;
 }
-
-export type TowerWorkerMessage =
-  | { type: 'ready' }
-  | { type: 'ran'; id: number }
-  | { type: 'failed'; id: number | null; message: string; code?: ErrorCode; details?: Record<string, unknown> };

@@ -11,6 +11,9 @@ import type { FromCallWorker, ToCallWorker } from './callProtocol.js';
 import { startWorker, whenReady } from './startWorker.js';
 import { receivedError } from './workerErrors.js';
 
+/** How long close() waits for calls under way and the worker's exit before terminating it. */
+const CLOSE_TIMEOUT_MS = 5000;
+
 interface Pending<R> {
   resolve: (value: R) => void;
   reject: (err: Error) => void;
@@ -74,16 +77,22 @@ export class WorkerClient<C, R, Ready> {
     return answer;
   }
 
-  /** Refuses new calls (`closed` says why), lets those under way finish, then ends the worker. */
+  /**
+   * Refuses new calls (`closed` says why), lets those under way finish, then ends the worker. A
+   * worker stuck in a call is terminated after CLOSE_TIMEOUT_MS rather than waited for.
+   */
   close(closed: string): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#dead) return;
       this.#dead = new TwoTowerError('INTERNAL', closed);
-      await Promise.allSettled([...this.#pending.values()].map((p) => p.settled));
-      if (this.#exited) return;
       const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      this.worker.postMessage({ type: 'close' } satisfies ToCallWorker<C>);
+      const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
+      await Promise.allSettled([...this.#pending.values()].map((p) => p.settled));
+      if (!this.#exited) this.worker.postMessage({ type: 'close' } satisfies ToCallWorker<C>);
       await exited;
+      clearTimeout(timer);
+      // A terminated worker leaves its calls unanswered: they fail with why.
+      this.#rejectAll(this.#dead);
     })();
     return this.#closing;
   }
@@ -106,8 +115,12 @@ export class WorkerClient<C, R, Ready> {
   #die(err: TwoTowerError): void {
     const unexpected = this.#dead === null;
     this.#dead ??= err;
+    this.#rejectAll(err);
+    if (unexpected) this.onDeath(err);
+  }
+
+  #rejectAll(err: Error): void {
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
-    if (unexpected) this.onDeath(err);
   }
 }
