@@ -5,6 +5,7 @@
  */
 import { popularityFeatures, RANK_FEATURES } from '../../shared/rankFeatures.js';
 import { TwoTowerError } from '../../shared/errors.js';
+import { SessionDotKernel } from '../../shared/kernels/sessionDotKernel.js';
 import type { LoadedVersion } from '../../shared/store/types.js';
 import type { UserQuery } from '../../models/types.js';
 import { batchedRanker, batchedUserTower } from './microBatch.js';
@@ -28,6 +29,11 @@ export interface ServingContext {
   scoreBatched: (features: Float32Array, n: number) => Promise<Float32Array>;
   /** The version's user tower for one user, coalesced likewise; returns dim values. */
   embedUserBatched: (query: UserQuery) => Promise<Float32Array>;
+  /**
+   * This thread's SIMD session kernel over the version's embeddings, for features computed here
+   * (the scoring worker has its own); null when the embeddings are not in a WebAssembly memory.
+   */
+  sessionDots: SessionDotKernel | null;
 }
 
 const contexts = new WeakMap<LoadedVersion, ServingContext>();
@@ -55,6 +61,7 @@ function buildServingContext(version: LoadedVersion): ServingContext {
     poolSize: Number.isInteger(topK) && topK > 0 ? topK : DEFAULT_POOL,
     scoreBatched: (features, n) => ranker({ features, n }),
     embedUserBatched: batchedUserTower((q) => model.embedUsers(q), version.dim),
+    sessionDots: version.embeddingMemory ? new SessionDotKernel(version.embeddingMemory, version.dim, version.itemIds.length) : null,
   };
 }
 

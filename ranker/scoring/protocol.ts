@@ -41,6 +41,8 @@ export type JobResult =
 /** The tables a worker scores one version with; the big ones are views of shared memory. */
 export interface ScoringTables {
   embeddings: Float32Array;
+  /** The WebAssembly memory `embeddings` starts, for the worker's own SIMD session kernel; null when they are not in one. */
+  embeddingMemory: WebAssembly.Memory | null;
   dim: number;
   popularity: Float32Array;
   popularityFeature: Float32Array;

@@ -7,6 +7,7 @@
  * both paths give the same answer bit for bit.
  */
 import { performance } from 'node:perf_hooks';
+import type { SessionDotKernel } from '../../shared/kernels/sessionDotKernel.js';
 import { computeRankFeatures, RANK_FEATURES } from '../../shared/rankFeatures.js';
 import { selectColumns } from '../pipeline/features.js';
 import { topByScore } from '../pipeline/order.js';
@@ -16,8 +17,12 @@ import type { JobResult, ScoreJob, ScoringTables } from './protocol.js';
 
 export type RankerRun = (features: Float32Array, rows: number) => Promise<Float32Array>;
 
-/** Throws when the ranker run itself fails (the whole batch); a job whose scores are unusable gets ok: false. */
-export async function scoreJobs(t: ScoringTables, jobs: readonly ScoreJob[], run: RankerRun, width: number): Promise<{ results: JobResult[]; runMs: number }> {
+/**
+ * Throws when the ranker run itself fails (the whole batch); a job whose scores are unusable gets
+ * ok: false. `sessionDots` is the worker's SIMD kernel over t.embeddings, when they are in a
+ * WebAssembly memory.
+ */
+export async function scoreJobs(t: ScoringTables, jobs: readonly ScoreJob[], run: RankerRun, width: number, sessionDots?: SessionDotKernel): Promise<{ results: JobResult[]; runMs: number }> {
   const F = RANK_FEATURES.length;
   let rows = 0;
   for (const j of jobs) rows += j.items.length;
@@ -38,6 +43,7 @@ export async function scoreJobs(t: ScoringTables, jobs: readonly ScoreJob[], run
       logMaxPopularity: t.logMaxPopularity,
       itemCategory: t.itemCategory,
       popularityFeature: t.popularityFeature,
+      sessionDots,
     });
     stacked.set(t.featureColumns ? selectColumns(all, n, F, t.featureColumns) : all, at * width);
     at += n;

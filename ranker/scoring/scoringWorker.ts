@@ -1,12 +1,14 @@
 /**
  * Worker thread: the features → score → order part of /v1/rank for one version, so that the
  * main thread, which the HTTP work alone keeps busy, only resolves ids, reads the candidates and
- * writes the answer. The item embeddings are the version's own memory (a SharedArrayBuffer); the
+ * writes the answer. The item embeddings are the version's own memory (shared, and a WebAssembly
+ * memory where they fit, which the worker's SIMD session kernel reads in place); the
  * ranker is its own onnxruntime session of the same file, refused if its sha256 differs from what
  * the main thread loaded.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readModelManifest } from '../../models/manifest.js';
+import { SessionDotKernel } from '../../shared/kernels/sessionDotKernel.js';
 import { openCheckedSession, runRankerSession, sessionOptions } from '../../models/model.js';
 import { packResults, unpackJobs, type FromWorker, type ScoringWorkerData, type ToWorker } from './protocol.js';
 import { scoreJobs } from './scoreJobs.js';
@@ -26,6 +28,8 @@ try {
   const session = await openCheckedSession(data.modelDir, spec.file, data.fileHashes, sessionOptions('cpu', 1));
   const run = (features: Float32Array, rows: number) => runRankerSession(session, spec, features, rows);
   const width = spec.features.length;
+  const { tables } = data;
+  const sessionDots = tables.embeddingMemory ? new SessionDotKernel(tables.embeddingMemory, tables.dim, tables.itemIds.length) : undefined;
 
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'close') {
@@ -34,7 +38,7 @@ try {
       return;
     }
     try {
-      const { results, runMs } = await scoreJobs(data.tables, unpackJobs(m.count, m.ints, m.floats), run, width);
+      const { results, runMs } = await scoreJobs(tables, unpackJobs(m.count, m.ints, m.floats), run, width, sessionDots);
       const packed = packResults(results);
       post({ type: 'scored', id: m.id, count: m.count, runMs, ...packed }, [packed.ints.buffer, packed.floats.buffer, packed.times.buffer] as ArrayBuffer[]);
     } catch (err) {

@@ -56,6 +56,7 @@ export class ScoringWorker {
     const data: ScoringWorkerData = {
       tables: {
         embeddings: version.embeddings,
+        embeddingMemory: version.embeddingMemory ?? null,
         dim: version.dim,
         popularity: version.popularity,
         popularityFeature: ctx.popularityFeature,

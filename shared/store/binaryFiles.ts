@@ -7,14 +7,14 @@ export async function writeFloat32File(file: string, data: Float32Array): Promis
 }
 
 /**
- * `name` is how messages call the file (default: its path). `shared` reads it into a
- * SharedArrayBuffer, so that worker threads can read the same memory without a copy (the
- * ranker's scoring worker reads the item embeddings).
+ * `name` is how messages call the file (default: its path). `into` reads it into memory of the
+ * caller's choosing, given the file's size: shared memory, so that worker threads can read it
+ * without a copy (the ranker's scoring worker reads the item embeddings).
  */
-export async function readFloat32File(file: string, expectedLength?: number, name = file, opts: { shared?: boolean } = {}): Promise<Float32Array> {
+export async function readFloat32File(file: string, expectedLength?: number, name = file, opts: { into?: (byteLength: number) => Uint8Array } = {}): Promise<Float32Array> {
   let buf: Uint8Array;
   try {
-    buf = opts.shared ? await readIntoShared(file) : await fs.readFile(file);
+    buf = opts.into ? await readInto(file, opts.into) : await fs.readFile(file);
   } catch (err) {
     throw new TwoTowerError('STORE', `${name}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
@@ -29,12 +29,12 @@ export async function readFloat32File(file: string, expectedLength?: number, nam
   return out;
 }
 
-/** The whole file in a SharedArrayBuffer of its size. */
-async function readIntoShared(file: string): Promise<Uint8Array> {
+/** The whole file in the bytes `allocate` gives for its size. */
+async function readInto(file: string, allocate: (byteLength: number) => Uint8Array): Promise<Uint8Array> {
   const handle = await fs.open(file, 'r');
   try {
     const { size } = await handle.stat();
-    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    const bytes = allocate(size);
     for (let at = 0; at < size; ) {
       const { bytesRead } = await handle.read(bytes, at, size - at, at);
       if (bytesRead === 0) throw Object.assign(new Error(`short read at ${at} of ${size}`), { code: 'EIO' });

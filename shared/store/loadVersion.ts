@@ -17,6 +17,7 @@ import { loadModelInWorker } from '../../models/workerModel.js';
 import { openIndexInWorker } from './indexThread.js';
 import { LmdbCandidateStore } from '../candidates/lmdbCandidateStore.js';
 import { LmdbUserStore } from '../candidates/lmdbUserStore.js';
+import { allocateEmbeddingMemory } from '../kernels/embeddingMemory.js';
 import { readFloat32File, readJsonFile } from './binaryFiles.js';
 import { verifyChecksums } from './checksums.js';
 import type { IndexManifest, LoadedVersion } from './types.js';
@@ -68,7 +69,15 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
   }
   const itemIndex = await indexItemIds(itemIds, at('item_ids.json'));
 
-  const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim, at('item_embeddings.f32'), { shared: true });
+  // Shared memory, read by the scoring worker in place; a WebAssembly memory where it fits, which
+  // the SIMD session kernel reads too.
+  let embeddingMemory: WebAssembly.Memory | null = null;
+  const embeddings = await readFloat32File(path.join(dir, 'item_embeddings.f32'), n * dim, at('item_embeddings.f32'), {
+    into: (byteLength) => {
+      embeddingMemory = allocateEmbeddingMemory(byteLength);
+      return new Uint8Array(embeddingMemory ? embeddingMemory.buffer : new SharedArrayBuffer(byteLength), 0, byteLength);
+    },
+  });
   const popularity = await readFloat32File(path.join(dir, 'popularity.f32'), n, at('popularity.f32'));
   const meta = await readStoreJson<{ categories: string[]; category: number[] }>(dir, 'item_meta.json', label);
   if (!meta || !Array.isArray(meta.categories) || !Array.isArray(meta.category) || meta.category.length !== n) {
@@ -123,6 +132,7 @@ export async function loadVersion(store: string, versionId?: string, opts: LoadV
     itemIndex,
     dim,
     embeddings,
+    embeddingMemory,
     itemCategory,
     categories: meta.categories,
     popularity,

@@ -120,6 +120,12 @@ export interface LoadedVersion {
    * SharedArrayBuffer when loaded by loadVersion, so worker threads can read it without a copy.
    */
   embeddings: Float32Array;
+  /**
+   * The shared WebAssembly memory `embeddings` lies at the start of, when loaded so (loadVersion,
+   * for catalogs that fit 4 GiB): the ranker's SIMD session kernel reads them there. Null or
+   * absent otherwise, and the JavaScript kernel runs.
+   */
+  embeddingMemory?: WebAssembly.Memory | null;
   /** Category index per item, -1 when the item has none. */
   itemCategory: Int32Array;
   categories: string[];

@@ -1,8 +1,11 @@
 /**
  * computeRankFeatures is shared by training and serving and was rewritten for speed: it must give
- * exactly (bit for bit) what the plain version below gives, which is what models were trained on.
+ * exactly (bit for bit) what the plain version below gives, which is what models were trained on,
+ * with its JavaScript session kernel and with the SIMD one the ranker passes.
  */
 import { describe, expect, it } from 'vitest';
+import { copyIntoEmbeddingMemory } from '../../shared/kernels/embeddingMemory.js';
+import { SessionDotKernel } from '../../shared/kernels/sessionDotKernel.js';
 import { computeRankFeatures, popularityFeatures, RANK_FEATURES, type RankFeatureInputs } from '../../shared/rankFeatures.js';
 
 /** The original, straightforward implementation: the reference. */
@@ -124,11 +127,29 @@ function makeInputs(c: Case): RankFeatureInputs {
   };
 }
 
-function expectIdentical(inp: RankFeatureInputs): void {
+/** `inp` scored with an existing kernel (whose memory holds the same embeddings). */
+function withShared(inp: RankFeatureInputs, kernel: SessionDotKernel | undefined): RankFeatureInputs {
+  return { ...inp, sessionDots: kernel };
+}
+
+/** The inputs with the embeddings in a WebAssembly memory and a SIMD kernel over them. */
+function withKernel(inp: RankFeatureInputs): RankFeatureInputs {
+  const copy = copyIntoEmbeddingMemory(inp.embeddings);
+  if (!copy) throw new Error('no WebAssembly memory');
+  return { ...inp, embeddings: copy.embeddings, sessionDots: new SessionDotKernel(copy.memory, inp.dim, inp.embeddings.length / inp.dim) };
+}
+
+function expectIdentical(inp: RankFeatureInputs, simd = withKernel(inp)): void {
   const want = referenceRankFeatures(inp);
   const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  // Without and with the per-version popularity table a server passes.
-  for (const got of [computeRankFeatures(inp), computeRankFeatures({ ...inp, popularityFeature: popularityFeatures(inp.popularity, inp.logMaxPopularity) })]) {
+  const popularityFeature = popularityFeatures(inp.popularity, inp.logMaxPopularity);
+  // Without and with the per-version popularity table a server passes; the JavaScript kernel and the SIMD one.
+  for (const got of [
+    computeRankFeatures(inp),
+    computeRankFeatures({ ...inp, popularityFeature }),
+    computeRankFeatures(simd),
+    computeRankFeatures({ ...simd, popularityFeature }),
+  ]) {
     expect(got.length).toBe(want.length);
     // Compare the bits: -0 against 0 and NaN payloads included.
     expect(bits(got).equals(bits(want))).toBe(true);
@@ -156,11 +177,18 @@ describe('computeRankFeatures', () => {
 
   it('matches when calls of different sizes alternate (scratch space is reused)', () => {
     const big = makeInputs({ items: 2000, dim: 48, n: 300, s: 40, categories: 300, seed: 7 });
-    const small = makeInputs({ items: 100, dim: 8, n: 20, s: 3, categories: 4, seed: 8 });
+    const small = makeInputs({ items: 2000, dim: 48, n: 20, s: 3, categories: 4, seed: 8 });
+    small.embeddings = big.embeddings;
+    // One kernel for both, as a server keeps one per version: it grows its scratch for the big
+    // call (n × s past its first region) and reuses it for the small.
+    const kernel = withKernel(big).sessionDots;
     for (let round = 0; round < 3; round++) {
-      expectIdentical(big);
-      expectIdentical(small);
+      expectIdentical(big, withShared(big, kernel));
+      expectIdentical(small, withShared(small, kernel));
     }
+    const huge = { ...big, candidates: Int32Array.from({ length: 5000 }, (_, i) => (i * 7) % 2000), retrievalScores: new Float32Array(5000) };
+    expectIdentical(huge, withShared(huge, kernel));
+    expectIdentical(small, withShared(small, kernel));
   });
 
   it('matches with category ids far beyond a dense table, and with non-finite embeddings', () => {

@@ -67,6 +67,9 @@ describe('scoring worker', () => {
   it('answers every kind of request exactly as the in-thread pipeline, explain features included', async () => {
     expect(scoringWorkerOf(offloaded)).not.toBeNull();
     expect(scoringWorkerOf(inThread)).toBeNull();
+    // Both paths take the session similarities from the SIMD kernel, over the version's memory.
+    expect(offloaded.embeddingMemory).toBeTruthy();
+    expect(servingContext(inThread).sessionDots).not.toBeNull();
     const sources = new Set<string>();
     for (const req of requests()) {
       const here = await rank({ version: inThread, log }, req);
