@@ -78,7 +78,7 @@ export function computeRankFeatures(inp: RankFeatureInputs): Float32Array {
   if (s > 0) touchItemTables(candidates, itemCategory, popularityFeature ?? popularity);
 
   // dots[j * n + i]: the similarity of candidate i to session item j.
-  const dots = s === 0 ? NO_DOTS : inp.sessionDots ? inp.sessionDots.dots(candidates, sessionItems) : sessionDotsJs(E, dim, candidates, sessionItems);
+  const dots = s === 0 ? NO_DOTS : (inp.sessionDots?.dots(candidates, sessionItems) ?? sessionDotsJs(E, dim, candidates, sessionItems));
 
   // The count of session items per category. Category ids index a small vocabulary; a huge one
   // (a caller's own data) counts in a Map.

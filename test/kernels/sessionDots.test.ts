@@ -9,6 +9,7 @@ import { allocateEmbeddingMemory, copyIntoEmbeddingMemory } from '../../shared/k
 import { compileSessionDots, MODULE_FILE, moduleText } from '../../shared/kernels/generateKernels.js';
 import { SessionDotKernel } from '../../shared/kernels/sessionDotKernel.js';
 import { sessionDotsJs } from '../../shared/kernels/sessionDotsJs.js';
+import { computeRankFeatures } from '../../shared/rankFeatures.js';
 
 function table(items: number, dim: number, seed: number): Float32Array {
   const out = new Float32Array(items * dim);
@@ -36,17 +37,27 @@ describe('session kernel', () => {
     const candB = Int32Array.from({ length: 90 }, (_, i) => (i * 13 + 5) % 400);
     const sessA = Int32Array.of(1, 2, 3);
     const sessB = Int32Array.of(9, 8, 7, 6, 5, 4, 3);
-    const gotA = a.dots(candA, sessA);
-    const gotB = b.dots(candB, sessB);
+    const gotA = a.dots(candA, sessA)!;
+    const gotB = b.dots(candB, sessB)!;
     // a's results survive b's call: each kernel has its own scratch region.
     expect(Array.from(gotA.subarray(0, 3 * 50))).toEqual(Array.from(sessionDotsJs(E, dim, candA, sessA).subarray(0, 3 * 50)));
     expect(Array.from(gotB.subarray(0, 7 * 90))).toEqual(Array.from(sessionDotsJs(E, dim, candB, sessB).subarray(0, 7 * 90)));
   });
 
-  it('refuses a session item past the table, a table larger than its memory, and a bad dim', () => {
-    const copy = copyIntoEmbeddingMemory(table(10, 4, 1))!;
+  it('leaves indices outside the table to the JavaScript kernel, and refuses a table larger than its memory or a bad dim', () => {
+    const E = table(10, 4, 1);
+    const copy = copyIntoEmbeddingMemory(E)!;
     const k = new SessionDotKernel(copy.memory, 4, 10);
-    expect(() => k.dots(Int32Array.of(1, 2), Int32Array.of(3, 10))).toThrow(/session item 10 is not below 10/);
+    expect(k.dots(Int32Array.of(1, 2), Int32Array.of(3, 9))).not.toBeNull();
+    expect(k.dots(Int32Array.of(1, 2), Int32Array.of(3, 10))).toBeNull();
+    expect(k.dots(Int32Array.of(1, 10), Int32Array.of(3))).toBeNull();
+    expect(k.dots(Int32Array.of(-1, 2), Int32Array.of(3))).toBeNull();
+    // Through computeRankFeatures: the same NaN similarities with and without the kernel, which the scorer refuses.
+    const inputs = { candidates: Int32Array.of(2, 12), retrievalScores: new Float32Array(2), sessionItems: Int32Array.of(1, 3), embeddings: copy.embeddings, dim: 4, popularity: new Float32Array(10), logMaxPopularity: 0, itemCategory: new Int32Array(10) };
+    const plain = computeRankFeatures(inputs);
+    const simd = computeRankFeatures({ ...inputs, sessionDots: k });
+    expect(Number.isNaN(plain[6 + 1])).toBe(true);
+    expect(Buffer.from(simd.buffer).equals(Buffer.from(plain.buffer))).toBe(true);
     expect(() => new SessionDotKernel(copy.memory, 4, 1_000_000)).toThrow(/1000000 × 4 embeddings do not fit/);
     expect(() => new SessionDotKernel(copy.memory, 0, 10)).toThrow(/dim must be a positive integer/);
   });
