@@ -39,7 +39,7 @@ export interface RankFeatureInputs {
    * Optional: the SIMD session kernel over these same embeddings (their WebAssembly memory), which
    * the ranker passes; without it the JavaScript kernel runs. The result is the same bit for bit.
    */
-  sessionDots?: SessionDotKernel;
+  sessionDots?: SessionDotKernel | null;
 }
 
 /**

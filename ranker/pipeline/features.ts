@@ -40,7 +40,7 @@ export function buildFeatures({ version, context, candidates, sessionItems }: Fe
     logMaxPopularity: context.logMaxPopularity,
     itemCategory: version.itemCategory,
     popularityFeature: context.popularityFeature,
-    sessionDots: context.sessionDots ?? undefined,
+    sessionDots: context.sessionDots,
   });
   const cols = context.featureColumns;
   return { features: cols ? selectColumns(all, n, RANK_FEATURES.length, cols) : all, computed: all, n };

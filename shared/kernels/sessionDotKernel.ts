@@ -57,9 +57,11 @@ export class SessionDotKernel {
 
   /**
    * dots[j * n + i]: candidate i's dot product with session item j, as sessionDotsJs computes it.
-   * The returned array is this kernel's scratch, valid until its next call. Null when an index is
-   * outside the table: the kernel would read the memory above the embeddings, where the
-   * JavaScript kernel (which the caller then runs) gives NaN similarities, which the scorer refuses.
+   * The returned array is this kernel's scratch, valid until its next call. Null when the
+   * JavaScript kernel must do it instead (the caller then runs it): an index outside the table,
+   * where this kernel would read the memory above the embeddings and the JavaScript one gives NaN
+   * similarities that the scorer refuses; or a memory that cannot grow by this call's scratch
+   * (near its 4 GiB).
    */
   dots(candidates: Int32Array, sessionItems: Int32Array): Float64Array | null {
     const n = candidates.length;
@@ -71,7 +73,7 @@ export class SessionDotKernel {
     // rows, candidates.
     const dotsBytes = align16(padded * n * 8);
     const sessionBytes = padded * dim * 8;
-    this.#ensureScratch(dotsBytes + sessionBytes + n * 4);
+    if (!this.#ensureScratch(dotsBytes + sessionBytes + n * 4)) return null;
     const dotsAt = this.#base;
     const sessionAt = dotsAt + dotsBytes;
     const candsAt = sessionAt + sessionBytes;
@@ -87,9 +89,12 @@ export class SessionDotKernel {
       const width = groupWidth(s - j);
       const groupAt = (sessionAt + j * dim * 8) / 8;
       for (let lane = 0; lane < width; lane++) {
-        const item = j + lane < s ? sessionItems[j + lane] : -1;
-        const row = item * dim;
-        for (let d = 0; d < dim; d++) S[groupAt + d * width + lane] = item < 0 ? 0 : E[row + d];
+        if (j + lane === s) {
+          for (let d = 0; d < dim; d++) S[groupAt + d * width + lane] = 0;
+          continue;
+        }
+        const row = sessionItems[j + lane] * dim;
+        for (let d = 0; d < dim; d++) S[groupAt + d * width + lane] = E[row + d];
       }
       const kernel = width === 2 ? this.#exports.dots2 : width === 4 ? this.#exports.dots4 : this.#exports.dots6;
       if (n > 0) kernel(candsAt, n, dim, groupAt * 8, dotsAt + j * n * 8, n);
@@ -98,18 +103,28 @@ export class SessionDotKernel {
     return this.#f64.subarray(dotsAt / 8, dotsAt / 8 + padded * n);
   }
 
-  /** A region of at least `bytes` for this kernel alone: grown by whole pages, never shared. */
-  #ensureScratch(bytes: number): void {
-    if (bytes <= this.#size) return;
+  /**
+   * A region of at least `bytes` for this kernel alone, grown by whole pages and never shared;
+   * false when the memory cannot grow that far.
+   */
+  #ensureScratch(bytes: number): boolean {
+    if (bytes <= this.#size) return true;
     const pages = Math.ceil(Math.max(bytes, 4 * WASM_PAGE_BYTES) / WASM_PAGE_BYTES);
     // grow() is atomic across threads: the pages it returns the start of are this thread's. A
     // region outgrown is left behind (it was the smaller one).
-    this.#base = this.#memory.grow(pages) * WASM_PAGE_BYTES;
+    let startPage: number;
+    try {
+      startPage = this.#memory.grow(pages);
+    } catch {
+      return false;
+    }
+    this.#base = startPage * WASM_PAGE_BYTES;
     this.#size = pages * WASM_PAGE_BYTES;
     // Views over the buffer as it is now, which covers the new region.
     const buffer = this.#memory.buffer;
     this.#f64 = new Float64Array(buffer);
     this.#i32 = new Int32Array(buffer);
+    return true;
   }
 }
 

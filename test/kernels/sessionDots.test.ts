@@ -62,6 +62,20 @@ describe('session kernel', () => {
     expect(() => new SessionDotKernel(copy.memory, 0, 10)).toThrow(/dim must be a positive integer/);
   });
 
+  it('leaves a call to the JavaScript kernel when the memory cannot grow by its scratch', () => {
+    const dim = 8;
+    const E = table(100, dim, 5);
+    // One page, no room to grow: the table fits, no scratch region does.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const embeddings = new Float32Array(memory.buffer, 0, E.length);
+    embeddings.set(E);
+    const k = new SessionDotKernel(memory, dim, 100);
+    expect(k.dots(Int32Array.of(1, 2), Int32Array.of(3))).toBeNull();
+    const inputs = { candidates: Int32Array.of(4, 50, 99), retrievalScores: new Float32Array(3), sessionItems: Int32Array.of(1, 3, 7), embeddings, dim, popularity: new Float32Array(100), logMaxPopularity: 0, itemCategory: new Int32Array(100) };
+    const plain = computeRankFeatures(inputs);
+    expect(Buffer.from(computeRankFeatures({ ...inputs, sessionDots: k }).buffer).equals(Buffer.from(plain.buffer))).toBe(true);
+  });
+
   it('leaves embeddings too big for a 32-bit memory to the JavaScript kernel', () => {
     expect(allocateEmbeddingMemory(4 * 1024 ** 3)).toBeNull();
     const small = allocateEmbeddingMemory(100);
