@@ -4,7 +4,8 @@
  *
  *   1. builds (or reuses) a 100k-item, 100k-user version with 200 candidates per user;
  *   2. floor: an empty POST route in a child process, closed-loop autocannon (its ceiling), then
- *      the open-loop generator at each rate (what the generator itself adds);
+ *      the open-loop generator at each rate and up a ladder of shares of that ceiling, to find the
+ *      empty route's own rate at p99 < 10 ms (rankerVerdict.ts says why both are kept);
  *   3. static path: the ranker in a child process, precomputed candidates, at increasing rates;
  *   4. dynamic path: the same ranker with precomputed lists switched off, so every request runs
  *      the user tower and an HNSW search.
@@ -26,6 +27,7 @@ import { startChild, type ChildServer } from './child.js';
 import { startGeneratorProcess } from './generatorProcess.js';
 import { percentile } from './openLoop.js';
 import { BENCH_DIR, BENCH_PARAMS } from './params.js';
+import { emptyRouteLadder, highestHeld, medianRuns, P99_LIMIT_MS, targetRateOf, type Row } from './rankerVerdict.js';
 
 interface Args {
   rates: number[];
@@ -68,22 +70,6 @@ function parseArgs(argv: string[]): Args {
   };
 }
 
-interface Row {
-  path: string;
-  target: number | null;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  degradedShare: number | null;
-  /** Server CPU per answered request, microseconds. */
-  cpuUs: number;
-  /** The generator's worst lateness in sending, ms (openLoop's maxSendLagMs); NaN for autocannon. */
-  sendLagMs: number;
-}
-
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = parseArgs(process.argv.slice(2));
 const t0 = performance.now();
@@ -96,6 +82,7 @@ say(`version ${version.versionId}${version.buildSeconds === null ? ' (cached)' :
 const rankBody = rankBodies(version);
 
 const rows: Row[] = [];
+const EMPTY_PATH = 'empty route';
 // The open-loop generator runs in a process of its own (generatorProcess.ts); autocannon, for the
 // closed-loop ceiling, runs here.
 const generator = startGeneratorProcess();
@@ -165,15 +152,19 @@ try {
   const acCpuUs = ((empty.cpuSeconds() - acCpu0) * 1e6) / Math.max(1, ac.requests.total);
   rows.push({ path: 'empty route, closed loop (16 conn)', target: null, rps: floor.rps, p50: floor.p50, p95: NaN, p99: floor.p99, errors: ac.errors, non2xx: ac.non2xx, degradedShare: null, cpuUs: acCpuUs, sendLagMs: NaN });
   say(formatRow(rows[rows.length - 1]));
-  await openLoopRows('empty route', emptyUrl, false, args.rates, empty);
+  await openLoopRows(EMPTY_PATH, emptyUrl, false, emptyRouteLadder(floor.rps, args.rates), empty);
 } finally {
   await empty.stop();
 }
+// The empty route's own rate at p99 < 10 ms, read as the ranker's will be (median runs).
+const emptyHeld = highestHeld(args.repeat > 1 ? medianRuns(rows) : rows, EMPTY_PATH);
+say(`empty route: closed-loop ceiling ${floor.rps.toFixed(0)} req/s; open loop, highest rate held at p99 < ${P99_LIMIT_MS} ms: ${emptyHeld ? emptyHeld.rps.toFixed(0) : 'none'}`);
 
-// 2. The ranker, static then dynamic, at the given rates and at the target's: a quarter of the
-// empty route's ceiling.
-const targetRate = Math.round(floor.rps / 4);
-const rankerRates = [...new Set([...args.rates, targetRate])].sort((a, b) => a - b);
+// 2. The ranker, static then dynamic, at the given rates and at the two targets: a quarter of
+// the empty route's rate at p99 < 10 ms, and a quarter of its closed-loop ceiling (stricter).
+const targetRate = emptyHeld ? targetRateOf(emptyHeld.target as number) : null;
+const ceilingTargetRate = targetRateOf(floor.rps);
+const rankerRates = [...new Set([...args.rates, ceilingTargetRate, ...(targetRate === null ? [] : [targetRate])])].sort((a, b) => a - b);
 const paths: Array<['static' | 'dynamic', string]> = [['static', 'ranker, precomputed (static)']];
 if (!args.skipDynamic) paths.push(['dynamic', 'ranker, live tower + HNSW (dynamic)']);
 for (const [mode, label] of paths) {
@@ -204,16 +195,28 @@ if (args.repeat > 1) {
   console.log(`\nmedian run of ${args.repeat} per rate (by p99; its shed count; errors: the most of any run):\n`);
   console.log(formatTable(verdictRows));
 }
-const best = (label: string) =>
-  verdictRows.filter((r) => r.path === label && r.p99 < 10 && r.errors === 0 && r.non2xx === 0).reduce<Row | null>((b, r) => (!b || r.rps > b.rps ? r : b), null);
-console.log(`\nempty-route ceiling: ${floor.rps.toFixed(0)} req/s at p99 ${floor.p99.toFixed(1)} ms (the floor for "p99 < 10 ms")`);
+// Met when a rate at or above the target held: the achieved rate of an open loop sits a request
+// or two under the rate asked for, so the comparison is on the rate asked for.
+const held = (b: Row, rate: number) => ((b.target ?? 0) >= rate ? 'met' : 'missed');
+const share = (rps: number, of: number) => `${((100 * rps) / of).toFixed(0)}%`;
+console.log(
+  `\nempty route: closed-loop ceiling ${floor.rps.toFixed(0)} req/s (p99 ${floor.p99.toFixed(1)} ms); ` +
+    (emptyHeld
+      ? `open loop, highest rate held at p99 < ${P99_LIMIT_MS} ms: ${emptyHeld.rps.toFixed(0)} req/s (p99 ${emptyHeld.p99.toFixed(2)} ms, ${share(emptyHeld.rps, floor.rps)} of the ceiling)`
+      : `open loop, no rate tried held p99 < ${P99_LIMIT_MS} ms`),
+);
 for (const [, label] of paths) {
-  const b = best(label);
+  const b = highestHeld(verdictRows, label);
+  if (!b) {
+    console.log(`${label}: no rate tried held p99 < ${P99_LIMIT_MS} ms without errors or shedding`);
+    continue;
+  }
   console.log(
-    b
-      ? `${label}: highest rate tried with p99 < 10 ms and no errors: ${b.rps.toFixed(0)} req/s (p99 ${b.p99.toFixed(2)} ms), ` +
-          `${((100 * b.rps) / floor.rps).toFixed(0)}% of the empty route's ceiling (target >= 25%, ${targetRate} req/s)`
-      : `${label}: no rate tried kept p99 under 10 ms without errors`,
+    `${label}: highest rate held at p99 < ${P99_LIMIT_MS} ms, nothing shed: ${b.rps.toFixed(0)} req/s (p99 ${b.p99.toFixed(2)} ms)\n` +
+      (emptyHeld && targetRate !== null
+        ? `  ${share(b.rps, emptyHeld.rps)} of the empty route's open-loop rate at p99 < ${P99_LIMIT_MS} ms (the issue's measure; target >= 25%, ${targetRate} req/s: ${held(b, targetRate)})\n`
+        : '') +
+      `  ${share(b.rps, floor.rps)} of the empty route's closed-loop ceiling (stricter; target >= 25%, ${ceilingTargetRate} req/s: ${held(b, ceilingTargetRate)})`,
   );
 }
 
@@ -224,7 +227,7 @@ const cpuPerRequest = (label: string): number => {
   xs.sort((a, b) => a - b);
   return xs.length ? xs[Math.floor(xs.length / 2)] : NaN;
 };
-const cpuEmpty = cpuPerRequest('empty route');
+const cpuEmpty = cpuPerRequest(EMPTY_PATH);
 const cpuStatic = cpuPerRequest(paths[0][1]);
 const cpuDynamic = paths[1] ? cpuPerRequest(paths[1][1]) : NaN;
 console.log(
@@ -236,22 +239,6 @@ console.log(
     `(${((100 * cpuEmpty) / cpuStatic).toFixed(0)}% of the empty route)` +
     (Number.isFinite(cpuDynamic) ? `, dynamic ${(1e6 / cpuDynamic).toFixed(0)} req/s (precomputing saves ${(100 * (1 - cpuStatic / cpuDynamic)).toFixed(0)}% of the CPU)` : ''),
 );
-
-/** Per path and rate, the run with the median p99, carrying the most errors any of its runs had. */
-function medianRuns(all: Row[]): Row[] {
-  const groups = new Map<string, Row[]>();
-  for (const r of all) {
-    const key = `${r.path}\0${r.target}`;
-    const runs = groups.get(key);
-    if (runs) runs.push(r);
-    else groups.set(key, [r]);
-  }
-  return [...groups.values()].map((runs) => {
-    const sorted = runs.slice().sort((a, b) => a.p99 - b.p99);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    return { ...median, errors: Math.max(...runs.map((r) => r.errors)) };
-  });
-}
 
 function formatRow(r: Row): string {
   const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
