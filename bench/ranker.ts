@@ -192,7 +192,7 @@ console.log(`gen lag: the load generator's worst lateness in sending a request, 
 console.log(`\n${os.cpus().length} cores; 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`);
 const verdictRows = args.repeat > 1 ? medianRuns(rows) : rows;
 if (args.repeat > 1) {
-  console.log(`\nmedian run of ${args.repeat} per rate (by p99; its shed count; errors: the most of any run):\n`);
+  console.log(`\nmedian run of ${args.repeat} per rate (runs that shed nothing first, then by p99; its shed count; errors: the most of any run):\n`);
   console.log(formatTable(verdictRows));
 }
 // Met when a rate at or above the target held: the achieved rate of an open loop sits a request

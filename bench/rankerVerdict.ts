@@ -32,7 +32,13 @@ export interface Row {
   sendLagMs: number;
 }
 
-/** Per path and rate, the run with the median p99 (the lower middle of an even count), carrying the most errors any of its runs had. */
+/**
+ * Per path and rate, the median run, carrying the most errors any of its runs had. Runs are
+ * ordered by how well they went: those that shed nothing first, then by p99. So the median run
+ * held (p99 under the limit, nothing shed) exactly when most runs held: ordered by p99 alone, a
+ * rate whose two clean runs bracketed a shedding run's p99 would read as not held, and one whose
+ * only clean run sat between two others as held. With an even count the lower middle is taken.
+ */
 export function medianRuns(all: readonly Row[]): Row[] {
   const groups = new Map<string, Row[]>();
   for (const r of all) {
@@ -41,8 +47,9 @@ export function medianRuns(all: readonly Row[]): Row[] {
     if (runs) runs.push(r);
     else groups.set(key, [r]);
   }
+  const shed = (r: Row) => (r.non2xx > 0 ? 1 : 0);
   return [...groups.values()].map((runs) => {
-    const sorted = runs.slice().sort((a, b) => a.p99 - b.p99);
+    const sorted = runs.slice().sort((a, b) => shed(a) - shed(b) || a.p99 - b.p99);
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
     return { ...median, errors: Math.max(...runs.map((r) => r.errors)) };
   });

@@ -32,6 +32,17 @@ describe('medianRuns', () => {
     expect(a.non2xx).toBe(0);
   });
 
+  it('ranks a run that shed after every run that did not, so the median holds when most runs did', () => {
+    // Two clean runs around a shedding run's p99: two of three held, so the rate held.
+    const twoHeld = medianRuns([row('s', 3913, 7.91), row('s', 3913, 4.04), row('s', 3913, 5.76, { non2xx: 42 })]);
+    expect(twoHeld[0]).toMatchObject({ p99: 7.91, non2xx: 0 });
+    expect(highestHeld(twoHeld, 's')?.target).toBe(3913);
+    // One clean run between two others by p99: one of three held, so the rate did not.
+    const oneHeld = medianRuns([row('s', 4000, 3, { non2xx: 10 }), row('s', 4000, 5), row('s', 4000, 12)]);
+    expect(oneHeld[0].p99).toBe(12);
+    expect(highestHeld(oneHeld, 's')).toBeNull();
+  });
+
   it('takes the lower middle of an even number of runs', () => {
     expect(medianRuns([row('a', 500, 8), row('a', 500, 2)])[0].p99).toBe(2);
   });
