@@ -175,7 +175,7 @@ describe('POST /v1/rank', () => {
         { userId: fx.knownUserId, k: 5, candidates: notSeen.slice(20, 40) },
       ];
       const together = await Promise.all(bodies.map((b) => rank(b, batched)));
-      const alone = [];
+      const alone: Awaited<ReturnType<typeof rank>>[] = [];
       for (const b of bodies) alone.push(await rank(b));
       together.forEach((t, i) => {
         expect(t.json.degraded).toBe(false);

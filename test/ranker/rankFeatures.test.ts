@@ -128,18 +128,29 @@ function makeInputs(c: Case): RankFeatureInputs {
 }
 
 /** `inp` scored with an existing kernel (whose memory holds the same embeddings). */
-function withShared(inp: RankFeatureInputs, kernel: SessionDotKernel | undefined): RankFeatureInputs {
+function withShared(inp: RankFeatureInputs, kernel: SessionDotKernel): RankFeatureInputs {
+  expectKernelRuns(inp, kernel);
   return { ...inp, sessionDots: kernel };
 }
 
 /** The inputs with the embeddings in a WebAssembly memory and a SIMD kernel over them. */
-function withKernel(inp: RankFeatureInputs): RankFeatureInputs {
+function withKernel(inp: RankFeatureInputs): RankFeatureInputs & { sessionDots: SessionDotKernel } {
   const copy = copyIntoEmbeddingMemory(inp.embeddings);
   if (!copy) throw new Error('no WebAssembly memory');
-  return { ...inp, embeddings: copy.embeddings, sessionDots: new SessionDotKernel(copy.memory, inp.dim, inp.embeddings.length / inp.dim) };
+  const kernel = new SessionDotKernel(copy.memory, inp.dim, inp.embeddings.length / inp.dim);
+  expectKernelRuns(inp, kernel);
+  return { ...inp, embeddings: copy.embeddings, sessionDots: kernel };
 }
 
-function expectIdentical(inp: RankFeatureInputs, simd = withKernel(inp)): void {
+/**
+ * The kernel answers these inputs itself: a null would send computeRankFeatures down the
+ * JavaScript path, and a comparison with the reference would then test nothing of the kernel.
+ */
+function expectKernelRuns(inp: RankFeatureInputs, kernel: SessionDotKernel): void {
+  expect(kernel.dots(inp.candidates, inp.sessionItems)).not.toBeNull();
+}
+
+function expectIdentical(inp: RankFeatureInputs, simd: RankFeatureInputs = withKernel(inp)): void {
   const want = referenceRankFeatures(inp);
   const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const popularityFeature = popularityFeatures(inp.popularity, inp.logMaxPopularity);
