@@ -35,9 +35,10 @@ export interface Row {
 /**
  * Per path and rate, the median run, carrying the most errors any of its runs had. Runs are
  * ordered by how well they went: those that shed nothing first, then by p99. So the median run
- * held (p99 under the limit, nothing shed) exactly when most runs held: ordered by p99 alone, a
- * rate whose two clean runs bracketed a shedding run's p99 would read as not held, and one whose
- * only clean run sat between two others as held. With an even count the lower middle is taken.
+ * held (p99 under the limit, nothing shed) exactly when more than half of the runs held, or half
+ * with an even count, where the lower middle is taken. Ordered by p99 alone, a rate whose two
+ * clean runs bracketed a shedding run's p99 would read as not held, and one whose only clean run
+ * sat between two others as held.
  */
 export function medianRuns(all: readonly Row[]): Row[] {
   const groups = new Map<string, Row[]>();
