@@ -157,7 +157,7 @@ try {
   await empty.stop();
 }
 // The empty route's own rate at p99 < 10 ms, read as the ranker's will be (median runs).
-const emptyHeld = highestHeld(args.repeat > 1 ? medianRuns(rows) : rows, EMPTY_PATH);
+const emptyHeld = highestHeld(medianRuns(rows), EMPTY_PATH);
 say(`empty route: closed-loop ceiling ${floor.rps.toFixed(0)} req/s; open loop, highest rate held at p99 < ${P99_LIMIT_MS} ms: ${emptyHeld ? emptyHeld.rps.toFixed(0) : 'none'}`);
 
 // 2. The ranker, static then dynamic, at the given rates and at the two targets: a quarter of
@@ -190,7 +190,8 @@ console.log(formatTable(rows));
 console.log(`gen lag: the load generator's worst lateness in sending a request, ms. What came due during a stall of its own leaves as one burst.`);
 // This box may be shared: a load average above the core count means something else competed.
 console.log(`\n${os.cpus().length} cores; 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`);
-const verdictRows = args.repeat > 1 ? medianRuns(rows) : rows;
+// With one run per rate, each run is its own median.
+const verdictRows = medianRuns(rows);
 if (args.repeat > 1) {
   console.log(`\nmedian run of ${args.repeat} per rate (runs that shed nothing first, then by p99; its shed count; errors: the most of any run):\n`);
   console.log(formatTable(verdictRows));

@@ -61,7 +61,7 @@ function buildServingContext(version: LoadedVersion): ServingContext {
     poolSize: Number.isInteger(topK) && topK > 0 ? topK : DEFAULT_POOL,
     scoreBatched: (features, n) => ranker({ features, n }),
     embedUserBatched: batchedUserTower((q) => model.embedUsers(q), version.dim),
-    sessionDots: version.embeddingMemory ? new SessionDotKernel(version.embeddingMemory, version.dim, version.itemIds.length) : null,
+    sessionDots: SessionDotKernel.over(version.embeddingMemory, version.dim, version.itemIds.length),
   };
 }
 

@@ -19,10 +19,10 @@ export type RankerRun = (features: Float32Array, rows: number) => Promise<Float3
 
 /**
  * Throws when the ranker run itself fails (the whole batch); a job whose scores are unusable gets
- * ok: false. `sessionDots` is the worker's SIMD kernel over t.embeddings, when they are in a
- * WebAssembly memory.
+ * ok: false. `sessionDots` is the worker's SIMD kernel over t.embeddings (null: the JavaScript
+ * one runs).
  */
-export async function scoreJobs(t: ScoringTables, jobs: readonly ScoreJob[], run: RankerRun, width: number, sessionDots?: SessionDotKernel): Promise<{ results: JobResult[]; runMs: number }> {
+export async function scoreJobs(t: ScoringTables, jobs: readonly ScoreJob[], run: RankerRun, width: number, sessionDots: SessionDotKernel | null = null): Promise<{ results: JobResult[]; runMs: number }> {
   const F = RANK_FEATURES.length;
   let rows = 0;
   for (const j of jobs) rows += j.items.length;

@@ -29,7 +29,7 @@ try {
   const run = (features: Float32Array, rows: number) => runRankerSession(session, spec, features, rows);
   const width = spec.features.length;
   const { tables } = data;
-  const sessionDots = tables.embeddingMemory ? new SessionDotKernel(tables.embeddingMemory, tables.dim, tables.itemIds.length) : undefined;
+  const sessionDots = SessionDotKernel.over(tables.embeddingMemory, tables.dim, tables.itemIds.length);
 
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'close') {

@@ -44,6 +44,14 @@ export class SessionDotKernel {
   /** The embeddings (byte 0 of the memory). */
   readonly #f32: Float32Array;
 
+  /**
+   * The kernel a scoring thread uses over a version's embeddings: null when they are not in a
+   * WebAssembly memory (past its 4 GiB), and the JavaScript kernel runs instead.
+   */
+  static over(memory: WebAssembly.Memory | null | undefined, dim: number, items: number): SessionDotKernel | null {
+    return memory ? new SessionDotKernel(memory, dim, items) : null;
+  }
+
   /** `memory` holds items × dim float32 embeddings from byte 0. */
   constructor(memory: WebAssembly.Memory, dim: number, items: number) {
     if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`session kernel: dim must be a positive integer, got ${dim}`);
